@@ -1,0 +1,3 @@
+"""The FastAPI application; arrives with the work-order issue."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Web dashboard and Grafana provisioning; arrives with the dashboard issue."""
+
+__all__: list[str] = []

@@ -1,0 +1,29 @@
+"""The ground floor: domain model, metric catalogue and settings. Imports no other package."""
+
+from facility.catalogue import CATALOGUE, EquipmentKind, MetricSpec, MetricType, metric_spec
+from facility.settings import Settings
+from facility.telemetry import (
+    NAME_PATTERN,
+    Channel,
+    DeviceRef,
+    Event,
+    Reading,
+    Record,
+    StatusChange,
+)
+
+__all__ = [
+    "CATALOGUE",
+    "NAME_PATTERN",
+    "Channel",
+    "DeviceRef",
+    "EquipmentKind",
+    "Event",
+    "MetricSpec",
+    "MetricType",
+    "Reading",
+    "Record",
+    "Settings",
+    "StatusChange",
+    "metric_spec",
+]

@@ -1,0 +1,41 @@
+"""The `facmon` command line: one entry point, one subcommand per service or tool."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from facility import Settings
+from facmon import bench_ingest, ingest_cmd, logs, stack
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facmon", description=__doc__)
+    parser.add_argument("--log-level", default="INFO")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="start the platform (local broker and InfluxDB if needed)")
+    ingest_cmd.add_arguments(up)
+    up.set_defaults(handler=stack.up)
+
+    ingest = commands.add_parser("ingest", help="MQTT telemetry into InfluxDB")
+    ingest_cmd.add_arguments(ingest)
+    ingest.set_defaults(handler=ingest_cmd.run)
+
+    bench = commands.add_parser("bench", help="benchmarks").add_subparsers(
+        dest="bench", required=True
+    )
+    bench_ingest.add_arguments(bench.add_parser("ingest", help="ingest throughput and latency"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logs.configure(args.log_level)
+    result: int = args.handler(Settings.from_env(), args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""`facmon ingest`: run one ingest process until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+
+from prometheus_client import start_http_server
+
+from facility import Settings
+from ingest import (
+    BatchLimits,
+    DecodePolicy,
+    IngestMetrics,
+    IngestOptions,
+    IngestService,
+    SessionOptions,
+)
+
+log = logging.getLogger("facmon.ingest")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--client-id",
+        default="facmon-ingest",
+        help="stable MQTT client id: the broker keeps this session's messages",
+    )
+    parser.add_argument(
+        "--share-group",
+        default=None,
+        help="join MQTT shared subscription $share/GROUP/... to split load",
+    )
+    parser.add_argument(
+        "--metrics-port", type=int, default=9108, help="Prometheus metrics port (0 = off)"
+    )
+    parser.add_argument("--batch-lines", type=int, default=5000)
+    parser.add_argument("--batch-delay", type=float, default=0.2, help="seconds")
+    parser.add_argument(
+        "--max-future-skew",
+        type=float,
+        default=300.0,
+        help="seconds a timestamp may be ahead of the receive time",
+    )
+
+
+def options_from(args: argparse.Namespace) -> IngestOptions:
+    return IngestOptions(
+        session=SessionOptions(client_id=args.client_id, share_group=args.share_group),
+        limits=BatchLimits(
+            max_lines=args.batch_lines,
+            max_messages=min(args.batch_lines, 30000),
+            max_delay_s=args.batch_delay,
+        ),
+        policy=DecodePolicy(max_future_skew_ms=int(args.max_future_skew * 1000)),
+    )
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT, so the service can flush before exiting."""
+    stop = threading.Event()
+
+    def handle(signum: int, _: FrameType | None) -> None:
+        log.info("stopping", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+    return stop
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    metrics = IngestMetrics()
+    if args.metrics_port:
+        start_http_server(args.metrics_port, addr="127.0.0.1", registry=metrics.registry)
+    service = IngestService(settings, options_from(args), metrics)
+    service.run(stop_on_signals())
+    return 0
