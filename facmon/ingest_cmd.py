@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stable MQTT client id: the broker keeps this session's messages",
     )
     parser.add_argument(
+        "--topic", default="facmon/#", help="MQTT topic filter, e.g. facmon/tower-a/# for one site"
+    )
+    parser.add_argument(
         "--share-group",
         default=None,
         help="join MQTT shared subscription $share/GROUP/... to split load",
@@ -49,9 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def options_from(args: argparse.Namespace) -> IngestOptions:
     return IngestOptions(
-        session=SessionOptions(client_id=args.client_id, share_group=args.share_group),
+        session=SessionOptions(
+            client_id=args.client_id, topic_filter=args.topic, share_group=args.share_group
+        ),
         limits=BatchLimits(
             max_lines=args.batch_lines,
+            # Half the MQTT Receive Maximum (65535), so one batch fills while another is written.
             max_messages=min(args.batch_lines, 30000),
             max_delay_s=args.batch_delay,
         ),

@@ -124,8 +124,8 @@ class _LocalService(abc.ABC):
             return
         executable = _find_executable(self.name, self.install_hint)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._spawn([executable, *self._prepare()])
-        self._wait_until_ready()
+        process = self._spawn([executable, *self._prepare()])
+        self._wait_until_ready(process)
 
     def stop(self) -> None:
         """Stop with SIGTERM and wait, so the server can save its data; SIGKILL if it hangs."""
@@ -178,10 +178,10 @@ class _LocalService(abc.ABC):
     def _environment(self) -> dict[str, str]:
         return dict(os.environ)
 
-    def _spawn(self, argv: list[str]) -> None:
+    def _spawn(self, argv: list[str]) -> subprocess.Popen[bytes]:
         with self.log_path.open("ab") as log:
             self._log_offset = log.tell()
-            self._process = subprocess.Popen(
+            process = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -192,14 +192,15 @@ class _LocalService(abc.ABC):
                 # still be flushing to these servers) before the servers themselves.
                 start_new_session=True,
             )
+        self._process = process
         _live_services.add(self)
+        return process
 
-    def _wait_until_ready(self) -> None:
+    def _wait_until_ready(self, process: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
-            if self._process is None or self._process.poll() is not None:
-                code = None if self._process is None else self._process.returncode
-                raise self._start_failure(f"exited with code {code} while starting")
+            if process.poll() is not None:
+                raise self._start_failure(f"exited with code {process.returncode} while starting")
             if self._is_ready():
                 return
             time.sleep(0.05)
@@ -297,7 +298,7 @@ def _mosquitto_config(port: int, persistence_dir: Path, extra_config: str) -> st
         "allow_anonymous true",
         "persistence true",
         f"persistence_location {persistence_dir}/",  # mosquitto wants the trailing slash
-        # 0 should mean "no limit", but 2.0.11 then drops messages queued for offline clients.
+        # A huge limit rather than 0 ("no limit"), which is reported to lose messages on 2.0.11.
         "max_queued_messages 10000000",
         "max_queued_bytes 0",
         "log_dest stderr",

@@ -34,7 +34,9 @@ class SessionOptions:
     lets the broker keep unacknowledged and new messages while ingest is down."""
 
     client_id: str = "facmon-ingest"
-    topic_filter: str = "facmon/+/+/+/+"
+    # Everything under facmon/, so malformed topics reach ingest and are dead-lettered
+    # with a reason instead of never being seen.
+    topic_filter: str = "facmon/#"
     share_group: str | None = None
     session_expiry_s: int = 7 * 24 * 3600
     receive_maximum: int = 65535

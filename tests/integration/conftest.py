@@ -18,14 +18,14 @@ from facmon.localstack import Influxd, Mosquitto
 
 @pytest.fixture(scope="session")
 def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    """A broker on a free port, shared by the session; tests must not stop it."""
+    """A broker on a free port, shared by the session (a test that stops it restarts it)."""
     with Mosquitto.start(tmp_path_factory.mktemp("mosquitto")) as broker:
         yield broker
 
 
 @pytest.fixture(scope="session")
 def influxd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influxd]:
-    """An influxd on free ports, shared by the session; tests must not stop it."""
+    """An influxd on free ports, shared by the session (a test that stops it restarts it)."""
     with Influxd.start(tmp_path_factory.mktemp("influxd")) as server:
         yield server
 
