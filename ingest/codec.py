@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from facility import (
@@ -83,8 +84,12 @@ class _Refused(Exception):
         self.rejection = Rejection(reason, detail)
 
 
+@lru_cache(maxsize=65536)
 def parse_topic(topic: str) -> tuple[DeviceRef, Channel]:
     """Split `facmon/{site}/{kind}/{device}/{channel}` into a device and a channel.
+
+    Cached: each device publishes to the same few topics over and over; refusals raise and
+    are not cached.
 
     >>> parse_topic("facmon/tower-a/pump/p1/telemetry")[1]
     <Channel.TELEMETRY: 'telemetry'>
@@ -126,6 +131,11 @@ def decode_message(
     except _Refused as refused:
         decoded.rejections.append(refused.rejection)
         return decoded
+    if body == []:
+        decoded.rejections.append(
+            Rejection(Reason.INVALID_SCHEMA, "payload is an empty array; send at least one item")
+        )
+        return decoded
     items = body if isinstance(body, list) else [body]
     where = "[{}]" if isinstance(body, list) else ""
     decode_item = _decode_reading if channel is Channel.TELEMETRY else _decode_event
@@ -142,6 +152,8 @@ def _parse_json(payload: bytes) -> Any:
         return json.loads(payload)
     except (UnicodeDecodeError, ValueError) as error:
         raise _Refused(Reason.MALFORMED_JSON, f"payload is not valid UTF-8 JSON: {error}") from None
+    except RecursionError:
+        raise _Refused(Reason.MALFORMED_JSON, "payload JSON is nested too deeply") from None
 
 
 def _decode_status(source: DeviceRef, payload: bytes, received_ms: int) -> StatusChange:
@@ -179,10 +191,10 @@ def parse_timestamp(value: Any, where: str, received_ms: int, policy: DecodePoli
         )
         raise _Refused(Reason.INVALID_TIMESTAMP, f"{where} {value!r:.40} is before 2000{hint}")
     if ts_ms - received_ms > policy.max_future_skew_ms:
-        ahead_s = (ts_ms - received_ms) / 1000
+        ahead_s = (ts_ms - received_ms) // 1000  # integer maths: ts may be any JSON integer
         raise _Refused(
             Reason.FUTURE_TIMESTAMP,
-            f"{where} is {ahead_s:.0f} s ahead of the receive time; "
+            f"{where} is {ahead_s} s ahead of the receive time; "
             f"the limit is {policy.max_future_skew_ms / 1000:.0f} s (check the device clock)",
         )
     return ts_ms
@@ -190,7 +202,8 @@ def parse_timestamp(value: Any, where: str, received_ms: int, policy: DecodePoli
 
 def _rfc3339_ms(text: str, where: str) -> int:
     try:
-        moment = datetime.fromisoformat(text)
+        # RFC 3339 allows lower-case t and z; Python's parser wants them upper-case.
+        moment = datetime.fromisoformat(text.upper())
     except ValueError:
         raise _Refused(Reason.INVALID_TIMESTAMP, f"{where} {text!r:.40} is not RFC 3339") from None
     if moment.tzinfo is None:
@@ -217,6 +230,12 @@ def _decode_reading(
     metrics: dict[str, float] = {}
     catalogue = CATALOGUE[source.kind]
     for name, value in raw_metrics.items():
+        spec = catalogue.get(name)
+        # Fast path for the common case, a catalogued float within range; NaN and infinities
+        # fail the comparison and take the full check below, which explains the refusal.
+        if spec is not None and type(value) is float and spec.minimum <= value <= spec.maximum:
+            metrics[name] = value
+            continue
         try:
             metrics[name] = _metric_value(
                 catalogue, name, value, f"{where}.metrics.{name}".lstrip(".")
@@ -231,7 +250,7 @@ def _decode_reading(
 
 
 def _metric_value(catalogue: dict[str, Any], name: str, value: Any, where: str) -> float:
-    if not METRIC_NAME.fullmatch(name) or name == "time":
+    if name not in catalogue and not _is_metric_name(name):
         raise _Refused(
             Reason.INVALID_NAME,
             f"{where}: metric names match [A-Za-z_][A-Za-z0-9_]{{0,63}}, not time",
@@ -240,9 +259,7 @@ def _metric_value(catalogue: dict[str, Any], name: str, value: Any, where: str) 
         return 1.0 if value else 0.0
     if not isinstance(value, int | float):
         raise _Refused(Reason.WRONG_TYPE, f"{where} must be a number or boolean, got {value!r:.40}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise _Refused(Reason.NON_FINITE, f"{where} is {value}; only finite numbers are stored")
+    number = _finite(value, where)
     spec = catalogue.get(name)
     if spec is not None and not spec.admits(number):
         raise _Refused(
@@ -251,6 +268,33 @@ def _metric_value(catalogue: dict[str, Any], name: str, value: Any, where: str) 
             f"{spec.minimum:g}..{spec.maximum:g}",
         )
     return number
+
+
+@lru_cache(maxsize=4096)
+def _is_metric_name(name: str) -> bool:
+    return METRIC_NAME.fullmatch(name) is not None and name != "time"
+
+
+def _finite(value: int | float, where: str) -> float:
+    """The value as a float, refusing NaN, infinities and integers too large for a float."""
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise _Refused(
+            Reason.NON_FINITE, f"{where} is {str(value)[:24]}; only finite numbers are stored"
+        )
+    return number
+
+
+def _is_unicode(text: str) -> bool:
+    """False for text with lone surrogates (JSON can escape them; UTF-8 cannot carry them)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _decode_event(
@@ -286,10 +330,10 @@ def _attribute(name: str, value: Any, where: str) -> float | str:
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise _Refused(Reason.NON_FINITE, f"{where} is {value}; only finite numbers are stored")
-        return float(value)
+        return _finite(value, where)
     text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    if not _is_unicode(text):
+        raise _Refused(Reason.INVALID_SCHEMA, f"{where} holds an unpaired UTF-16 surrogate escape")
     if len(text) > MAX_TEXT_ATTRIBUTE:
         raise _Refused(Reason.INVALID_SCHEMA, f"{where} is longer than {MAX_TEXT_ATTRIBUTE} chars")
     return text

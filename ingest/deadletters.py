@@ -48,7 +48,13 @@ class DeadLetter:
     ) -> DeadLetter:
         """Keep the start of the payload: enough to recognise it, bounded in size."""
         excerpt = payload[:PAYLOAD_EXCERPT_BYTES].decode("utf-8", errors="replace")
-        return cls(received_ms, topic, reason, detail, excerpt, len(payload))
+        return cls(received_ms, topic, reason, _storable(detail), excerpt, len(payload))
+
+
+def _storable(text: str) -> str:
+    """Text SQLite can hold: a lone surrogate (from a JSON \\ud800 escape quoted in a detail)
+    is kept visible as its escape sequence rather than failing the insert."""
+    return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
 
 
 class DeadLetterStore:
@@ -71,11 +77,15 @@ class DeadLetterStore:
         ]
         with self._lock:
             self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT INTO dead_letters (received_ms, topic, reason, detail, payload,"
-                " payload_bytes) VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            try:
+                self._db.executemany(
+                    "INSERT INTO dead_letters (received_ms, topic, reason, detail, payload,"
+                    " payload_bytes) VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")  # all or nothing: the message will come again
+                raise
             self._db.execute("COMMIT")
 
     def counts_by_reason(self) -> dict[Reason, int]:

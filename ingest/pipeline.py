@@ -111,11 +111,14 @@ class Batcher:
 
     def add(self, message: Inbound) -> None:
         with self._ready:
-            if not self._batch.messages:
+            opens_batch = not self._batch.messages
+            if opens_batch:
                 self._batch.opened_at = self._clock()
             self._batch.messages.append(message)
             self._batch.line_count += len(message.lines)
-            if self._is_full():
+            # Wake the writer when a batch opens (so it starts the max_delay clock instead of
+            # idling out its own timeout) and when one is full.
+            if opens_batch or self._is_full():
                 self._ready.notify()
 
     def _is_full(self) -> bool:

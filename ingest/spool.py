@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import json
 import time
 from pathlib import Path
 
 from ingest.durable import fsync_directory, write_atomically
 
-SUFFIX = ".lp.gz"
+SUFFIX = ".json.gz"
 
 
 class Spool:
@@ -49,14 +50,16 @@ class Spool:
     def append(self, lines: list[str]) -> Path:
         """Durably add one batch; when this returns the batch survives a crash."""
         path = self.directory / f"{next(self._sequence):020d}{SUFFIX}"
-        data = gzip.compress("\n".join(lines).encode(), compresslevel=1)
+        # JSON framing, not newlines: text fields may hold newlines inside one line.
+        data = gzip.compress(json.dumps(lines).encode(), compresslevel=1)
         write_atomically(path, data)
         self._bytes += len(data)
         return path
 
     @staticmethod
     def read(path: Path) -> list[str]:
-        return gzip.decompress(path.read_bytes()).decode().split("\n")
+        lines: list[str] = json.loads(gzip.decompress(path.read_bytes()))
+        return lines
 
     def remove(self, path: Path) -> None:
         size = path.stat().st_size
