@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics-port", type=int, default=9108, help="Prometheus metrics port (0 = off)"
     )
+    parser.add_argument(
+        "--metrics-host", default="127.0.0.1", help="address for metrics (0.0.0.0 in containers)"
+    )
     parser.add_argument("--batch-lines", type=int, default=5000)
     parser.add_argument("--batch-delay", type=float, default=0.2, help="seconds")
     parser.add_argument(
@@ -81,7 +84,7 @@ def stop_on_signals() -> threading.Event:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     metrics = IngestMetrics()
     if args.metrics_port:
-        start_http_server(args.metrics_port, addr="127.0.0.1", registry=metrics.registry)
+        start_http_server(args.metrics_port, addr=args.metrics_host, registry=metrics.registry)
     service = IngestService(settings, options_from(args), metrics)
     service.run(stop_on_signals())
     return 0

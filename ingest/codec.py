@@ -125,7 +125,8 @@ def decode_message(
                 f"payload is {len(payload)} bytes; the limit is {policy.max_payload_bytes}",
             )
         if channel is Channel.STATUS:
-            decoded.records.append(_decode_status(source, payload, received_ms))
+            if payload:  # an empty payload only clears the retained status: nothing to store
+                decoded.records.append(_decode_status(source, payload, received_ms))
             return decoded
         body = _parse_json(payload)
     except _Refused as refused:

@@ -67,6 +67,9 @@ class IngestMetrics:
         self.spool_bytes = Gauge(
             "facmon_ingest_spool_bytes", "bytes waiting in the spool", registry=r
         )
+        self.mqtt_subscribed = Gauge(
+            "facmon_ingest_mqtt_subscribed", "1 while the MQTT subscription is active", registry=r
+        )
         self.influx_outage = Gauge(
             "facmon_ingest_influx_outage", "1 while InfluxDB is unreachable", registry=r
         )

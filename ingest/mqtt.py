@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.pipeline import AckToken
 
@@ -64,7 +65,7 @@ class MqttSubscriber:
         self._handler = handler
         self._address = urlparse(url)
         self._connection = 0
-        self.connected = threading.Event()
+        self.subscribed = threading.Event()
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=options.client_id,
@@ -77,6 +78,7 @@ class MqttSubscriber:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_subscribe = self._on_subscribe
 
     def start(self) -> None:
         """Connect (retrying in the background until the broker answers) and start receiving."""
@@ -114,13 +116,24 @@ class MqttSubscriber:
                 "subscription": self.options.subscription,
             },
         )
-        client.subscribe(self.options.subscription, qos=1)
-        self.connected.set()
+        # Retained status only for a new subscription: on every reconnect it would otherwise be
+        # stored again, stamped with the reconnect time.
+        client.subscribe(
+            self.options.subscription, options=SubscribeOptions(qos=1, retainHandling=1)
+        )
+
+    def _on_subscribe(
+        self, _: paho.Client, __: Any, ___: int, reasons: list[ReasonCode], ____: Any
+    ) -> None:
+        if any(r.is_failure for r in reasons):
+            log.error("mqtt subscription refused", extra={"reasons": [str(r) for r in reasons]})
+            return
+        self.subscribed.set()
 
     def _on_disconnect(
         self, _: paho.Client, __: Any, ___: Any, reason: ReasonCode, ____: Any
     ) -> None:
-        self.connected.clear()
+        self.subscribed.clear()
         log.warning("mqtt disconnected", extra={"reason": str(reason)})
 
     def _on_message(self, _: paho.Client, __: Any, message: paho.MQTTMessage) -> None:

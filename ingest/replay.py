@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 class ReachableWriter(LineWriter, Protocol):
     def is_up(self) -> bool: ...
+    def ensure_database(self) -> None: ...
 
 
 class SpoolReplayer:
@@ -46,6 +47,7 @@ class SpoolReplayer:
         replayed = 0
         if not self._influx.is_up():
             return 0
+        self._influx.ensure_database()  # it may be why writes failed (dropped, new server)
         for path in self._spool.files():
             lines = self._spool.read(path)
             try:
@@ -62,6 +64,7 @@ class SpoolReplayer:
         if not self._spool.files():
             self._store.outage.clear()
         self._metrics.spool_bytes.set(self._spool.size_bytes)
+        self._metrics.influx_outage.set(1 if self._store.outage.is_set() else 0)
         return replayed
 
     def run(self, stop: threading.Event, interval_s: float = 1.0) -> None:

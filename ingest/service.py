@@ -75,10 +75,12 @@ class IngestService:
             settings.mqtt_password,
         )
         self._accepting = True
+        metrics.mqtt_subscribed.set_function(lambda: float(self.subscriber.subscribed.is_set()))
 
     def _on_message(self, topic: str, payload: bytes, token: AckToken) -> None:
         if not self._accepting:
             return  # shutting down: leave it unacknowledged, the broker redelivers it
+        self.metrics.received.inc()
         received_ms = int(time.time() * 1000)
         decoded = decode_message(topic, payload, received_ms, self.options.policy)
         if decoded.uncatalogued and decoded.records:
@@ -122,7 +124,6 @@ class IngestService:
 
     def _record(self, batch: Batch, outcome: StoreOutcome) -> None:
         m = self.metrics
-        m.received.inc(len(batch.messages))
         m.acked.inc(len(batch.messages))
         m.stored.inc(outcome.stored)
         m.spooled.inc(outcome.spooled)

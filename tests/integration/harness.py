@@ -75,7 +75,9 @@ class IngestProcess:
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(f"ingest exited early:\n{self.log_text()[-2000:]}")
-        return self.metric("facmon_ingest_messages_received_total") is not None
+        # Subscribed, not just connected: messages published before the first subscription
+        # of a new session are not kept for it by the broker.
+        return self.metric("facmon_ingest_mqtt_subscribed") == 1
 
     def metric(self, name: str, labels: str = "") -> float | None:
         """One sample from the Prometheus endpoint, or None if it is not serving."""

@@ -195,3 +195,27 @@ def test_events_and_status_are_stored_with_their_schema(
     assert row["zone"] == "B2 lobby"
     assert row["detectors"] == 2
     device.publish(f"facmon/{site}/fire_panel/fp1/status", b"", retain=True)  # clear retained
+
+
+def test_a_database_dropped_while_running_is_recreated_and_nothing_is_lost(
+    start_ingest, mosquitto, influxd, influx_db, site
+):
+    start_ingest()
+    publisher = BackgroundPublisher(mosquitto, site, rate_per_s=150).start()
+    time.sleep(2)
+    from ingest import InfluxClient
+
+    admin = InfluxClient(influxd.url, influx_db)
+    admin.query(f'DROP DATABASE "{influx_db}"')  # writes now answer 404: spooled, not lost
+    admin.close()
+    time.sleep(3)
+    published = publisher.stop()
+
+    def last_is_stored() -> bool:
+        seqs = stored_seqs(influxd, influx_db, site)
+        return bool(seqs) and seqs[-1] == published - 1
+
+    wait_for(last_is_stored, 30, "the last reading")
+    seqs = stored_seqs(influxd, influx_db, site)
+    assert seqs[0] > 0, "what was stored before the drop went with the database"
+    assert seqs == list(range(seqs[0], published)), "everything after the drop is stored"

@@ -23,6 +23,7 @@ class FakeWriter:
         self.calls: list[list[str]] = []
         self.stored: list[str] = []
         self.up = True
+        self.database_ensured = False
 
     def write(self, lines: Sequence[str]) -> None:
         self.calls.append(list(lines))
@@ -38,6 +39,9 @@ class FakeWriter:
 
     def is_up(self) -> bool:
         return self.up
+
+    def ensure_database(self) -> None:
+        self.database_ensured = True
 
 
 class FakeSpool:
