@@ -48,6 +48,7 @@ class Reason(StrEnum):
     NON_FINITE = "non_finite"
     OUT_OF_RANGE = "out_of_range"
     STORE_REJECTED = "store_rejected"
+    INTERNAL_ERROR = "internal_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,19 @@ def parse_topic(topic: str) -> tuple[DeviceRef, Channel]:
 def decode_message(
     topic: str, payload: bytes, received_ms: int, policy: DecodePolicy = DecodePolicy()
 ) -> Decoded:
-    """Decode one MQTT message; a bad reading in a batch never rejects its neighbours."""
+    """Decode one MQTT message; a bad reading in a batch never rejects its neighbours.
+
+    Never raises: should the decoder itself fail (a bug), the message is refused as
+    internal_error and kept, instead of stopping ingest.
+    """
+    try:
+        return _decode(topic, payload, received_ms, policy)
+    except Exception as error:  # the last line of defence, by design
+        detail = f"ingest could not decode this message ({type(error).__name__}: {error})"
+        return Decoded(rejections=[Rejection(Reason.INTERNAL_ERROR, detail[:500])])
+
+
+def _decode(topic: str, payload: bytes, received_ms: int, policy: DecodePolicy) -> Decoded:
     decoded = Decoded()
     try:
         source, channel = parse_topic(topic)

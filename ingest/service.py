@@ -98,11 +98,11 @@ class IngestService:
         while not stop.is_set():
             batch = self.batcher.take(timeout_s=0.5)
             if batch is not None:
-                self._commit(batch)
+                self._commit(batch, stop)
         self._accepting = False
         final = self.batcher.drain()
         if final is not None:
-            self._commit(final)
+            self._commit(final, stop)
         time.sleep(0.2)  # let paho's thread send the last acknowledgements
         self.subscriber.stop()
         replayer.join()
@@ -116,8 +116,19 @@ class IngestService:
             log.warning("influxdb not reachable at start; spooling", extra={"error": str(error)})
             self.store.outage.set()
 
-    def _commit(self, batch: Batch) -> None:
-        outcome = self.store.store(batch)
+    def _commit(self, batch: Batch, stop: threading.Event) -> None:
+        """Store, then acknowledge. An unexpected failure (disk full, a bug) is logged and the
+        batch retried: unacknowledged, it is never lost, and ingest does not die."""
+        while True:
+            try:
+                outcome = self.store.store(batch)
+                break
+            except Exception:
+                log.exception(
+                    "storing a batch failed; retrying", extra={"messages": len(batch.messages)}
+                )
+                if stop.wait(1.0):
+                    return  # shutting down: the broker redelivers the unacknowledged batch
         for message in batch.messages:
             self.subscriber.ack(message.ack_token)
         self._record(batch, outcome)

@@ -763,3 +763,17 @@ def test_rejection_reasons_are_counted_per_code() -> None:
         "wrong_type": 2,
         "invalid_schema": 1,
     }
+
+
+class _BrokenBytes(bytes):
+    """A payload whose length cannot be read: stands in for any bug inside the decoder."""
+
+    def __len__(self) -> int:
+        raise RuntimeError("boom")
+
+
+def test_a_failure_inside_the_decoder_is_refused_as_internal_error_not_raised() -> None:
+    decoded = decode_message(TELEMETRY, _BrokenBytes(b"{}"), NOW_MS)
+    assert decoded.records == []
+    assert reasons(decoded) == [Reason.INTERNAL_ERROR]
+    assert "RuntimeError: boom" in decoded.rejections[0].detail
