@@ -56,14 +56,17 @@ def start_ingest(
         process.close()
 
 
-def wait_until_stored(
-    influxd: Influxd, db: str, site: str, expected: int, timeout_s: float
+def assert_stored_exactly_once(
+    influxd: Influxd, db: str, site: str, published: int, timeout_s: float
 ) -> None:
+    """Every reading 0..published-1 is stored, and nothing else (extras would show by now)."""
     wait_for(
-        lambda: len(stored_seqs(influxd, db, site)) >= expected,
+        lambda: len(stored_seqs(influxd, db, site)) >= published,
         timeout_s,
-        f"{expected} readings stored",
+        f"{published} readings stored",
     )
+    time.sleep(0.5)
+    assert stored_seqs(influxd, db, site) == list(range(published))
 
 
 def test_every_published_reading_is_stored_exactly_once(
@@ -78,9 +81,7 @@ def test_every_published_reading_is_stored_exactly_once(
     ]
     assert device.publish_many(singles + batches) == 1530
 
-    wait_until_stored(influxd, influx_db, site, 3000, timeout_s=30)
-    time.sleep(0.5)  # anything extra would arrive now
-    assert stored_seqs(influxd, influx_db, site) == list(range(3000))
+    assert_stored_exactly_once(influxd, influx_db, site, 3000, timeout_s=30)
     assert ingest.metric("facmon_ingest_messages_acked_total") == 1530
     assert ingest.metric("facmon_ingest_points_stored_total") == 3000
 
@@ -97,8 +98,7 @@ def test_influxdb_down_for_30_s_loses_and_duplicates_nothing(
     time.sleep(3)
     published = publisher.stop()
 
-    wait_until_stored(influxd, influx_db, site, published, timeout_s=60)
-    assert stored_seqs(influxd, influx_db, site) == list(range(published))
+    assert_stored_exactly_once(influxd, influx_db, site, published, timeout_s=60)
     spooled = ingest.metric("facmon_ingest_points_spooled_total")
     assert spooled is not None and spooled > 1000, "the outage should have been spooled"
     wait_for(
@@ -118,8 +118,7 @@ def test_ingest_killed_with_sigkill_mid_stream_loses_nothing(
     time.sleep(2)
     published = publisher.stop()
 
-    wait_until_stored(influxd, influx_db, site, published, timeout_s=60)
-    assert stored_seqs(influxd, influx_db, site) == list(range(published))
+    assert_stored_exactly_once(influxd, influx_db, site, published, timeout_s=60)
 
 
 def test_sigkill_during_an_outage_replays_the_spool_after_restart(
@@ -137,8 +136,7 @@ def test_sigkill_during_an_outage_replays_the_spool_after_restart(
     time.sleep(2)
     published = publisher.stop()
 
-    wait_until_stored(influxd, influx_db, site, published, timeout_s=60)
-    assert stored_seqs(influxd, influx_db, site) == list(range(published))
+    assert_stored_exactly_once(influxd, influx_db, site, published, timeout_s=60)
 
 
 def test_sigterm_flushes_acknowledges_and_exits_zero(
@@ -152,8 +150,7 @@ def test_sigterm_flushes_acknowledges_and_exits_zero(
     # Published while no ingest runs: the persistent session keeps it for the next start.
     device.publish_many(telemetry(site, "p1", reading(now + i, i)) for i in range(200, 300))
     start_ingest()
-    wait_until_stored(influxd, influx_db, site, 300, timeout_s=30)
-    assert stored_seqs(influxd, influx_db, site) == list(range(300))
+    assert_stored_exactly_once(influxd, influx_db, site, 300, timeout_s=30)
 
 
 def test_shared_subscription_splits_the_load_between_two_processes(
@@ -165,8 +162,7 @@ def test_shared_subscription_splits_the_load_between_two_processes(
     now = int(time.time() * 1000)
     device.publish_many(telemetry(site, f"p{i % 10}", reading(now + i, i)) for i in range(2000))
 
-    wait_until_stored(influxd, influx_db, site, 2000, timeout_s=30)
-    assert stored_seqs(influxd, influx_db, site) == list(range(2000))
+    assert_stored_exactly_once(influxd, influx_db, site, 2000, timeout_s=30)
     received = [p.metric("facmon_ingest_messages_received_total") or 0 for p in (one, two)]
     assert sum(received) == 2000
     assert min(received) > 200, f"load should be shared, got {received}"
