@@ -15,6 +15,8 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from facility import (
     CATALOGUE,
     NAME_PATTERN,
@@ -162,6 +164,10 @@ def _decode(topic: str, payload: bytes, received_ms: int, policy: DecodePolicy) 
 
 
 def _parse_json(payload: bytes) -> Any:
+    try:
+        return orjson.loads(payload)  # about three times faster than json on telemetry
+    except orjson.JSONDecodeError:
+        pass  # refused by orjson: let the standard parser decide, and explain, exactly
     try:
         return json.loads(payload)
     except (UnicodeDecodeError, ValueError) as error:

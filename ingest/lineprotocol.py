@@ -45,7 +45,12 @@ def _fields(values: dict[str, float] | dict[str, float | str]) -> str:
 
 def _metric_fields(metrics: dict[str, float]) -> str:
     """The hot path: metrics are always floats, so skip field_value's type dispatch."""
-    return ",".join([f"{escape_key(k)}={v!r}" for k, v in metrics.items()])
+    return ",".join([_field_prefix(k) + repr(v) for k, v in metrics.items()])
+
+
+@lru_cache(maxsize=65536)
+def _field_prefix(key: str) -> str:
+    return escape_key(key) + "="
 
 
 @lru_cache(maxsize=65536)
