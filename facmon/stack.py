@@ -28,4 +28,19 @@ def up(settings: Settings, args: argparse.Namespace) -> int:
             port = urlparse(settings.influx_url).port or 8086
             influx = services.enter_context(Influxd.start(state / "influxdb", port))
             log.info("started local influxdb", extra={"url": influx.url})
+        print(_banner(settings, args), flush=True)
         return ingest_cmd.run(settings, args)
+
+
+def _banner(settings: Settings, args: argparse.Namespace) -> str:
+    """What a person starting the platform needs to know, on stdout (logs go to stderr)."""
+    metrics = f"http://127.0.0.1:{args.metrics_port}/metrics" if args.metrics_port else "off"
+    return "\n".join(
+        [
+            "facmon is running (Ctrl-C stops it):",
+            f"  devices publish to  {settings.mqtt_url}  topics facmon/<site>/<kind>/<device>/...",
+            f"  telemetry stored in {settings.influx_url}  database {settings.influx_db}",
+            f"  ingest metrics      {metrics}",
+            f"  state directory     {Path(settings.state_dir).resolve()}",
+        ]
+    )
