@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -37,8 +38,13 @@ def _start_up(env: dict[str, str], state: Path) -> subprocess.Popen[bytes]:
         stdout=(state.parent / "up.out").open("ab"),
         stderr=(state.parent / "up.err").open("ab"),
     )
-    wait_for(lambda: "facmon is running" in (state.parent / "up.out").read_text(), 30, "banner")
-    wait_for(lambda: _subscribed(metrics_port), 10, "ingest subscribed")
+    try:
+        wait_for(lambda: "facmon is running" in (state.parent / "up.out").read_text(), 30, "up")
+        wait_for(lambda: _subscribed(metrics_port), 10, "ingest subscribed")
+    except AssertionError:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        raise
     return process
 
 
@@ -59,7 +65,21 @@ def _pressures(influx_url: str) -> list[float]:
     return [row[1] for s in series for row in s["values"]]
 
 
-def test_up_runs_the_platform_stops_on_ctrl_c_and_continues_after_restart(tmp_path: Path):
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`facmon up` processes of a test; Ctrl-C'd at the end even if the test failed, so the
+    servers they started do not outlive it."""
+    processes: list[subprocess.Popen[bytes]] = []
+    yield processes
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+
+
+def test_up_runs_the_platform_stops_on_ctrl_c_and_continues_after_restart(
+    tmp_path: Path, started: list[subprocess.Popen[bytes]]
+):
     mqtt_port, influx_port = free_port(), free_port()
     state = tmp_path / "var"
     env = {
@@ -70,6 +90,7 @@ def test_up_runs_the_platform_stops_on_ctrl_c_and_continues_after_restart(tmp_pa
     }
     influx_url = env["FACMON_INFLUX_URL"]
     first = _start_up(env, state)
+    started.append(first)
     _publish(mqtt_port, 2.5)
     wait_for(lambda: _pressures(influx_url) == [2.5], 20, "first reading stored")
 
@@ -79,6 +100,7 @@ def test_up_runs_the_platform_stops_on_ctrl_c_and_continues_after_restart(tmp_pa
     assert not is_reachable(influx_url), "and the InfluxDB it started"
 
     second = _start_up(env, state)
+    started.append(second)
     _publish(mqtt_port, 3.5)
     wait_for(lambda: _pressures(influx_url) == [2.5, 3.5], 20, "both readings, old and new")
     second.send_signal(signal.SIGINT)
