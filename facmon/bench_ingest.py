@@ -398,7 +398,7 @@ def histogram_quantile(q: float, buckets: Sequence[tuple[float, float]]) -> floa
     Prometheus does); the highest finite bound if it falls in +Inf; None if empty.
 
     >>> histogram_quantile(0.5, [(0.1, 10), (0.2, 30), (math.inf, 30)])
-    0.15
+    0.125
     """
     total = buckets[-1][1] if buckets else 0.0
     if total <= 0:

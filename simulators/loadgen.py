@@ -457,6 +457,7 @@ class Publisher:
         """Publish everything, wait for the acknowledgements, disconnect."""
         pacer = Pacer(self.spec.rate, time.monotonic())
         self._cpu_at_start_s = time.process_time()
+        self._last_ack = time.monotonic()  # the stall timer starts with the first publish
         while self.sent < self.spec.messages or self.inflight:
             wait_s, wake_on_ack = self._send_due(pacer)
             self._await_acks(wait_s, wake_on_ack)
