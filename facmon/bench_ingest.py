@@ -44,7 +44,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from facility import Settings
 from facmon.localstack import Influxd, Mosquitto, free_port
 from ingest import InfluxClient
-from simulators.loadgen import LoadReport, run_load
+from simulators import LoadReport, run_load
 
 __all__ = [
     "Baseline",

@@ -1,3 +1,5 @@
 """Simulated devices that publish over MQTT like real ones; the load generator lives here."""
 
-__all__: list[str] = []
+from simulators.loadgen import LoadReport, run_load
+
+__all__ = ["LoadReport", "run_load"]
