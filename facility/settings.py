@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,3 @@ class Settings:
         if "state_dir" in found:
             found["state_dir"] = Path(found["state_dir"])
         return cls(**found)
-
-    def with_overrides(self, **changes: object) -> Settings:
-        """A copy with some fields replaced (used by the command line and tests)."""
-        return replace(self, **changes)  # type: ignore[arg-type]

@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--metrics-host", default="127.0.0.1", help="address for metrics (0.0.0.0 in containers)"
     )
+    parser.add_argument(
+        "--spool-max-mb",
+        type=int,
+        default=2048,
+        help="spool cap during InfluxDB outages; when full, ingest stops acknowledging",
+    )
     parser.add_argument("--batch-lines", type=int, default=5000)
     parser.add_argument("--batch-delay", type=float, default=0.2, help="seconds")
     parser.add_argument(
@@ -65,6 +71,7 @@ def options_from(args: argparse.Namespace) -> IngestOptions:
             max_delay_s=args.batch_delay,
         ),
         policy=DecodePolicy(max_future_skew_ms=int(args.max_future_skew * 1000)),
+        spool_max_bytes=args.spool_max_mb * 1024**2,
     )
 
 

@@ -80,11 +80,3 @@ def test_reads_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatc
         monkeypatch.delenv(env_name(name), raising=False)
     monkeypatch.setenv("FACMON_INFLUX_DB", "from_process")
     assert Settings.from_env().influx_db == "from_process"
-
-
-def test_with_overrides_returns_a_changed_copy() -> None:
-    original = Settings()
-    changed = original.with_overrides(influx_db="other", state_dir=Path("/tmp/x"))
-    assert (changed.influx_db, changed.state_dir) == ("other", Path("/tmp/x"))
-    assert original == Settings()
-    assert changed.mqtt_url == original.mqtt_url
