@@ -215,3 +215,24 @@ def test_a_database_dropped_while_running_is_recreated_and_nothing_is_lost(
     seqs = stored_seqs(influxd, influx_db, site)
     assert seqs[0] > 0, "what was stored before the drop went with the database"
     assert seqs == list(range(seqs[0], published)), "everything after the drop is stored"
+
+
+def test_a_failing_spool_is_retried_without_acknowledging_and_nothing_is_lost(
+    start_ingest, mosquitto, influxd, influx_db, site
+):
+    ingest = start_ingest()
+    spool = ingest.state_dir / "ingest" / "spool"
+    influxd.stop()  # every batch must now go to the spool...
+    spool.rename(spool.with_name("spool.away"))
+    spool.write_text("not a directory")  # ...which cannot take it
+    publisher = BackgroundPublisher(mosquitto, site, rate_per_s=100).start()
+    wait_for(lambda: "storing a batch failed" in ingest.log_text(), 20, "the failure logged")
+    time.sleep(2)
+    assert ingest.process is not None and ingest.process.poll() is None, "ingest must not die"
+
+    spool.unlink()
+    spool.with_name("spool.away").rename(spool)
+    influxd.start_again()
+    time.sleep(2)
+    published = publisher.stop()
+    assert_stored_exactly_once(influxd, influx_db, site, published, timeout_s=60)
