@@ -33,6 +33,10 @@ TOPIC_ROOT = "facmon"
 METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_TEXT_ATTRIBUTE = 1024
+# InfluxDB's time column and the tags of the schema: a field of the same name would shadow
+# the tag in queries, and `count` is the field facmon adds to every event.
+RESERVED_METRIC_NAMES = frozenset({"time", "site", "device"})
+RESERVED_ATTRIBUTE_NAMES = frozenset({"time", "count", "site", "device", "kind", "type"})
 
 
 class Reason(StrEnum):
@@ -273,7 +277,7 @@ def _metric_value(catalogue: dict[str, Any], name: str, value: Any, where: str) 
     if name not in catalogue and not _is_metric_name(name):
         raise _Refused(
             Reason.INVALID_NAME,
-            f"{where}: metric names match [A-Za-z_][A-Za-z0-9_]{{0,63}}, not time",
+            f"{where}: metric names match [A-Za-z_][A-Za-z0-9_]{{0,63}}, not time, site or device",
         )
     if isinstance(value, bool):
         return 1.0 if value else 0.0
@@ -292,7 +296,7 @@ def _metric_value(catalogue: dict[str, Any], name: str, value: Any, where: str) 
 
 @lru_cache(maxsize=4096)
 def _is_metric_name(name: str) -> bool:
-    return METRIC_NAME.fullmatch(name) is not None and name != "time"
+    return METRIC_NAME.fullmatch(name) is not None and name not in RESERVED_METRIC_NAMES
 
 
 def _finite(value: int | float, where: str) -> float:
@@ -342,10 +346,11 @@ def _decode_event(
 
 def _attribute(name: str, value: Any, where: str) -> float | str:
     """Event attributes are kept as numbers or text; nested values as their JSON text."""
-    if not METRIC_NAME.fullmatch(name) or name in ("time", "count"):
+    if not METRIC_NAME.fullmatch(name) or name in RESERVED_ATTRIBUTE_NAMES:
         raise _Refused(
             Reason.INVALID_NAME,
-            f"{where}: attribute names match [A-Za-z_][A-Za-z0-9_]{{0,63}} (not time or count)",
+            f"{where}: attribute names match [A-Za-z_][A-Za-z0-9_]{{0,63}} and are not "
+            "time, count, site, device, kind or type",
         )
     if isinstance(value, bool):
         return 1.0 if value else 0.0

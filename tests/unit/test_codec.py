@@ -777,3 +777,19 @@ def test_a_failure_inside_the_decoder_is_refused_as_internal_error_not_raised() 
     assert decoded.records == []
     assert reasons(decoded) == [Reason.INTERNAL_ERROR]
     assert "RuntimeError: boom" in decoded.rejections[0].detail
+
+
+@pytest.mark.parametrize("name", ["time", "site", "device"])
+def test_metric_names_that_would_clash_with_the_schema_are_refused(name: str) -> None:
+    payload = json.dumps({"ts": NOW_MS, "metrics": {name: 1.0, "flow_m3_h": 2.0}}).encode()
+    decoded = decode_message(TELEMETRY, payload, NOW_MS)
+    assert reasons(decoded) == [Reason.INVALID_NAME]
+    assert decoded.records == [Reading(PUMP, NOW_MS, {"flow_m3_h": 2.0})]
+
+
+@pytest.mark.parametrize("name", ["time", "count", "site", "device", "kind"])
+def test_event_attribute_names_that_would_clash_with_the_schema_are_refused(name: str) -> None:
+    body = {"ts": NOW_MS, "type": "door_forced", name: 1}
+    decoded = decode_message(EVENT, json.dumps(body).encode(), NOW_MS)
+    assert decoded.records == []
+    assert reasons(decoded) == [Reason.INVALID_NAME]
