@@ -167,6 +167,7 @@ class StoreOutcome:
     spooled: int = 0
     rejected: int = 0
     write_seconds: float = 0.0
+    dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
 class BatchStore:
@@ -212,6 +213,7 @@ class BatchStore:
             outcome.spooled = len(lines)
         outcome.write_seconds = time.perf_counter() - started
         self._dead_letters.add(letters)
+        outcome.dead_letters = letters  # decoding refusals and lines InfluxDB refused
         return outcome
 
     def _spool_blocking(self, lines: list[str]) -> None:

@@ -57,7 +57,9 @@ class SpoolReplayer:
             except Exception as error:  # any failure: keep the file, try later
                 log.warning("spool replay paused", extra={"error": str(error)})
                 return replayed
-            self._dead_letters.add(rejected_letters(rejected, lines, ["(spool)"] * len(lines)))
+            letters = rejected_letters(rejected, lines, ["(spool)"] * len(lines))
+            self._dead_letters.add(letters)
+            self._metrics.count_dead_letters([d.reason for d in letters])
             self._spool.remove(path)
             replayed += len(lines)
             self._metrics.replayed.inc(len(lines))

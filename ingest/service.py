@@ -139,7 +139,7 @@ class IngestService:
         m.stored.inc(outcome.stored)
         m.spooled.inc(outcome.spooled)
         m.write_seconds.observe(outcome.write_seconds)
-        m.count_dead_letters([d.reason for d in batch.dead_letters()])
+        m.count_dead_letters([d.reason for d in outcome.dead_letters])
         m.spool_bytes.set(self.spool.size_bytes)
         m.influx_outage.set(1 if self.store.outage.is_set() else 0)
         if outcome.stored:

@@ -312,6 +312,7 @@ def test_rejected_lines_are_isolated_and_dead_lettered_with_their_topic() -> Non
         (Reason.STORE_REJECTED, TOPIC_B, bad[1]),
     ]
     assert all("field type conflict" in d.detail for d in h.dead_letters.letters)
+    assert outcome.dead_letters == h.dead_letters.letters  # what the metrics count
     assert h.sleep.delays == []  # a refusal is not retried
     assert not h.store.outage.is_set()
 
