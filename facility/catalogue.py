@@ -72,6 +72,7 @@ _SPECS: dict[EquipmentKind, tuple[MetricSpec, ...]] = {
         _counter("trips", "1", "trips completed since commissioning"),
         _counter("door_cycles", "1", "door open/close cycles since commissioning"),
         _gauge("door_close_time_s", "s", 0, 60, "time of the last door close"),
+        _gauge("door_current_a", "A", 0, 50, "door operator motor current during the last close"),
         _gauge("motor_current_a", "A", 0, 1000, "hoist motor current"),
         _gauge("vibration_mm_s", "mm/s", 0, 100, "car or machine vibration velocity, RMS"),
         _gauge("leveling_error_mm", "mm", -500, 500, "stop position error at the landing"),
@@ -85,6 +86,7 @@ _SPECS: dict[EquipmentKind, tuple[MetricSpec, ...]] = {
         _gauge("zones_in_alarm", "1", 0, 10000, "zones in fire alarm now"),
         _gauge("zones_in_fault", "1", 0, 10000, "zones with a fault (trouble) now"),
         _gauge("charger_current_a", "A", 0, 50, "battery charger current"),
+        _gauge("detector_drift_pct", "%", 0, 100, "worst smoke detector's drift compensation"),
         _state("test_mode", "panel is in test or disablement mode"),
     ),
     EquipmentKind.ACCESS_GATE: (

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from facility import Settings
-from facmon import bench_ingest, ingest_cmd, logs, stack
+from facmon import bench_ingest, ingest_cmd, logs, simulate_cmd, stack
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="MQTT telemetry into InfluxDB")
     ingest_cmd.add_arguments(ingest)
     ingest.set_defaults(handler=ingest_cmd.run)
+
+    simulate_cmd.add_arguments(
+        commands.add_parser("simulate", help="a simulated building publishing telemetry over MQTT")
+    )
 
     bench = commands.add_parser("bench", help="benchmarks").add_subparsers(
         dest="bench", required=True

@@ -29,7 +29,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -612,6 +612,15 @@ class LoadReport:
     @property
     def readings_per_s(self) -> float:
         return self.readings / self.seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as one JSON object, with the achieved rates beside the asked one."""
+        return {
+            **asdict(self),
+            "seconds": round(self.seconds, 3),
+            "messages_per_s": round(self.messages_per_s, 1),
+            "readings_per_s": round(self.readings_per_s, 1),
+        }
 
 
 def plan_publishers(

@@ -214,3 +214,39 @@ class BackgroundPublisher:
         self._thread.join(timeout=30)
         self._device.close()
         return self.published
+
+
+COUNTER_WAIT_S = 10.0
+
+
+class Counter:
+    """A paho subscriber that keeps every message of one site, to be counted afterwards."""
+
+    def __init__(self, port: int, site: str) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self._subscribed = threading.Event()
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"counter-{site}",
+            protocol=paho.MQTTv5,
+        )
+        self._client.on_message = lambda _c, _u, m: self.messages.append(
+            (m.topic, bytes(m.payload))
+        )
+        self._client.on_subscribe = lambda *_: self._subscribed.set()
+        self._client.connect("127.0.0.1", port)
+        self._client.subscribe(f"facmon/{site}/#", qos=1)
+        self._client.loop_start()
+        assert self._subscribed.wait(COUNTER_WAIT_S), "no SUBACK"
+
+    def settle(self, expected: int) -> list[tuple[str, bytes]]:
+        """The messages once `expected` arrived and a further second brought no extra ones."""
+        deadline = time.monotonic() + COUNTER_WAIT_S
+        while len(self.messages) < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        return list(self.messages)
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()

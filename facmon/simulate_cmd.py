@@ -1,0 +1,203 @@
+"""`facmon simulate`: a simulated building publishing over MQTT, or load for benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from facility import EquipmentKind, Settings
+from simulators import (
+    SCENARIOS,
+    Label,
+    Message,
+    MqttPublisher,
+    Pacer,
+    PublishFailed,
+    SensorRealism,
+    Simulation,
+    SimulationOptions,
+    realistic_mix,
+    run_load,
+    run_simulation,
+)
+
+_UNITS_S = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 604_800}
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d|w)?\s*")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as `90s`, `15m`, `6h`, `30d` or `2w` (bare numbers: seconds).
+
+    >>> parse_duration("1.5h"), parse_duration("30d"), parse_duration("45")
+    (5400.0, 2592000.0, 45.0)
+    """
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 6h, 30d")
+    return float(match.group(1)) * _UNITS_S[match.group(2) or "s"]
+
+
+def parse_start(text: str) -> int:
+    """Epoch milliseconds of an ISO 8601 time (UTC when it names no zone)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time: {error}") from error
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    fleet = parser.add_argument_group("fleet")
+    fleet.add_argument("--site", default="demo-site", help="site name in the topics")
+    fleet.add_argument("--devices", type=int, help="N devices in a residential mix")
+    for kind, flag in _KIND_FLAGS.items():
+        fleet.add_argument(flag, type=int, default=0, help=f"number of {kind} devices")
+    time_group = parser.add_argument_group("time")
+    time_group.add_argument("--interval", type=parse_duration, default=60.0, help="per reading")
+    time_group.add_argument(
+        "--duration", type=parse_duration, help="simulated time; default: forever"
+    )
+    time_group.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated seconds per second (0: as fast as possible)",
+    )
+    time_group.add_argument(
+        "--start",
+        type=parse_start,
+        help="simulated start (ISO 8601); default now, or now minus --duration when accelerated",
+    )
+    behaviour = parser.add_argument_group("behaviour")
+    behaviour.add_argument("--seed", type=int, default=0, help="same seed and options: same bytes")
+    behaviour.add_argument("--faults", default="default", choices=sorted(SCENARIOS))
+    behaviour.add_argument("--labels", type=Path, help="write ground truth here (JSON Lines)")
+    behaviour.add_argument(
+        "--gateway-batch", type=int, default=1, help="readings per message (1: no gateway)"
+    )
+    behaviour.add_argument("--clean", action="store_true", help="no sensor errors, no outages")
+    load = parser.add_argument_group("load mode (benchmarks)")
+    load.add_argument("--load", action="store_true", help="rate-controlled pump load instead")
+    load.add_argument("--rate", type=float, help="messages per second (default: flat out)")
+    load.add_argument("--processes", type=int, default=2, help="publisher processes")
+    load.add_argument("--messages", type=int, default=100_000, help="messages to publish")
+    parser.set_defaults(handler=run)
+
+
+_KIND_FLAGS = {
+    EquipmentKind.ELEVATOR: "--elevators",
+    EquipmentKind.PUMP: "--pumps",
+    EquipmentKind.FIRE_PANEL: "--fire-panels",
+    EquipmentKind.ACCESS_GATE: "--gates",
+}
+
+
+def options_from(args: argparse.Namespace, now_ms: int) -> SimulationOptions:
+    """The simulation the command line asks for."""
+    counts = {kind: getattr(args, flag[2:].replace("-", "_")) for kind, flag in _KIND_FLAGS.items()}
+    if args.devices is not None:
+        counts = realistic_mix(args.devices)
+    elif not any(counts.values()):
+        counts = realistic_mix(8)
+    duration_ms = None if args.duration is None else int(args.duration * 1000)
+    start = args.start
+    if start is None:
+        accelerated = args.speed != 1.0 and duration_ms is not None
+        start = now_ms - duration_ms if accelerated and duration_ms else now_ms
+    clean = args.clean
+    return SimulationOptions(
+        site=args.site,
+        counts=counts,
+        start_ms=start,
+        duration_ms=duration_ms,
+        interval_s=args.interval,
+        seed=args.seed,
+        faults=args.faults,
+        gateway_batch=args.gateway_batch,
+        sensors=SensorRealism.clean() if clean else SensorRealism(),
+        outages_per_day=0.0 if clean else SimulationOptions.outages_per_day,
+    )
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.load:
+        return _run_load(settings, args)
+    try:
+        options = options_from(args, now_ms=int(time.time() // 1 * 1000))
+    except ValueError as error:
+        print(f"facmon simulate: {error}", file=sys.stderr)
+        return 2
+    simulation = Simulation(options)
+    publisher = MqttPublisher(settings.mqtt_url, settings.mqtt_username, settings.mqtt_password)
+    stop = _stop_on_signals()
+    started = time.monotonic()
+    try:
+        publisher.connect()
+        with ExitStack() as files:
+            labels = files.enter_context(args.labels.open("wb")) if args.labels else None
+            tally = run_simulation(
+                simulation, _sender(publisher), _recorder(labels), Pacer(args.speed or None), stop
+            )
+        publisher.close()
+    except PublishFailed as error:
+        print(f"facmon simulate: {error}", file=sys.stderr)
+        return 1
+    summary = tally.summary(
+        publisher.acknowledged, len(simulation.devices), time.monotonic() - started
+    )
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def _sender(publisher: MqttPublisher) -> Callable[[Message], None]:
+    def send(message: Message) -> None:
+        publisher.publish(message.topic, message.payload, message.retain)
+
+    return send
+
+
+def _recorder(labels: IO[bytes] | None) -> Callable[[Label], None]:
+    def record(label: Label) -> None:
+        if labels is not None:
+            labels.write(label.json_line())
+            labels.flush()  # ground truth survives a killed run up to its last label
+
+    return record
+
+
+def _stop_on_signals() -> threading.Event:
+    """Ctrl-C or SIGTERM ends the run cleanly: last readings sent, devices marked offline."""
+    stop = threading.Event()
+
+    def handle(_: int, __: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+    return stop
+
+
+def _run_load(settings: Settings, args: argparse.Namespace) -> int:
+    report = run_load(
+        settings.mqtt_url,
+        processes=args.processes,
+        total_messages=args.messages,
+        rate=args.rate,
+        batch=args.gateway_batch,
+        site=args.site,
+    )
+    print(json.dumps(report.as_dict()), flush=True)
+    return 0
