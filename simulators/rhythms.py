@@ -17,7 +17,7 @@ __all__ = ["elevator_traffic", "gate_traffic", "hour_of_day", "is_weekend", "wat
 def hour_of_day(ts_ms: int) -> float:
     """Fractional hour of the day, 0 <= h < 24.
 
-    >>> hour_of_day(1_714_564_800_000 + 90 * 60_000)  # 2024-05-01 01:30 UTC
+    >>> hour_of_day(1_714_521_600_000 + 90 * 60_000)  # 2024-05-01 01:30 UTC
     1.5
     """
     return (ts_ms % 86_400_000) / 3_600_000

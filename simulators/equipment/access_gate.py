@@ -88,14 +88,14 @@ class AccessGateModel(EquipmentModel):
         self._motor_current_a = self.plate.motor_current_a
         self._open_time_s = self.plate.open_time_s
         self._open_until_ms = 0
-        self._jam: _Jam | None = None
+        self._jammed: _Jam | None = None
         self._burst_rates: dict[int, float] = {}  # attempts per minute, by burst onset
 
     def step(self, ts_ms: int, dt_s: float, faults: Sequence[ActiveFault]) -> Step:
         """Advance one interval: incidents first, then openings if the gate can open."""
         start_ms = ts_ms - max(1, round(dt_s * 1000))
         events = self._incident_events(start_ms, ts_ms, faults)
-        events += self._jam_events(ts_ms, faults)
+        events += self._jam_events(start_ms, ts_ms, faults)
         expected = self._expected_opens(start_ms, ts_ms, dt_s)
         if self._can_open(faults):
             binding = progress_of(faults, FaultType.MOTOR_BINDING)
@@ -118,8 +118,8 @@ class AccessGateModel(EquipmentModel):
         """Open while an opening's cycle runs, while forced or held, or when jammed open."""
         if has_failed(faults, FaultType.HELD_OPEN) or has_failed(faults, FaultType.FORCED_OPENING):
             return True
-        if self._jam is not None:
-            return self._jam.stuck_open
+        if self._jammed is not None:
+            return self._jammed.stuck_open
         return ts_ms < self._open_until_ms
 
     def _can_open(self, faults: Sequence[ActiveFault]) -> bool:
@@ -189,35 +189,71 @@ class AccessGateModel(EquipmentModel):
         return self._burst_rates[onset_ms]
 
     def _burst_refusals(self, start_ms: int, ts_ms: int, faults: Sequence[ActiveFault]) -> int:
-        """Refused credentials from a burst, for the part of the interval it was running."""
-        bursts = [f for f in faults if f.type is FaultType.FAILED_AUTH_BURST and f.failed]
+        """Refused credentials from bursts, for the part of the interval each was running.
+
+        A burst that began and ended between two readings still counts its refusals.
+        """
+        bursts = [f for f in faults if f.type is FaultType.FAILED_AUTH_BURST]
         refusals = 0
         for burst in bursts:
-            minutes = (ts_ms - max(start_ms, burst.onset_ms)) / 60_000.0
-            refusals += poisson(self.rng, self._burst_rate(burst.onset_ms) * max(0.0, minutes))
-        live = {burst.onset_ms for burst in bursts}
+            running_ms = min(ts_ms, burst.repaired_ms) - max(start_ms, burst.onset_ms)
+            minutes = max(0.0, running_ms / 60_000.0)
+            refusals += poisson(self.rng, self._burst_rate(burst.onset_ms) * minutes)
+        live = {burst.onset_ms for burst in bursts if burst.repaired_ms > ts_ms}
         self._burst_rates = {k: v for k, v in self._burst_rates.items() if k in live}
         return refusals
 
-    def _jam_events(self, ts_ms: int, faults: Sequence[ActiveFault]) -> list[DeviceEvent]:
+    def _jam_events(
+        self, start_ms: int, ts_ms: int, faults: Sequence[ActiveFault]
+    ) -> list[DeviceEvent]:
         """The drive gives up when binding fails it, and works again once repaired.
 
-        The failure instant is not known to the model, only that it happened in this
-        interval, so both are reported at the interval's end.
+        Both at their own instant inside the interval, even when binding fails and is repaired
+        between two readings. A jam the faults do not date there (the gate was already jammed
+        when the simulation began) is stamped at the interval's end.
         """
-        jammed = has_failed(faults, FaultType.MOTOR_BINDING)
-        if jammed and self._jam is None:
-            self._jam = _Jam(self.rng.random() < STUCK_OPEN_SHARE, ts_ms)
-            self._open_time_s = self.rng.uniform(*OBSTRUCTION_TIMEOUT_S)
-            self._motor_current_a = self.plate.motor_current_a * self.rng.uniform(2.5, 3.5)
-            stuck = "open" if self._jam.stuck_open else "closed"
-            attributes: dict[str, float | str | bool] = {
-                "stuck": stuck,
-                "motor_current_a": self._motor_current_a,
-            }
-            return [DeviceEvent(ts_ms, "gate_jammed", attributes)]
-        if not jammed and self._jam is not None:
-            downtime_s = (ts_ms - self._jam.since_ms) / 1000.0
-            self._jam = None
-            return [DeviceEvent(ts_ms, "gate_restored", {"downtime_s": downtime_s})]
-        return []
+        events: list[DeviceEvent] = []
+        for at_ms, jamming in _binding_changes(faults, start_ms, ts_ms):
+            events += self._jam(at_ms) if jamming else self._restore(at_ms)
+        if has_failed(faults, FaultType.MOTOR_BINDING):
+            return events + self._jam(ts_ms)
+        return events + self._restore(ts_ms)
+
+    def _jam(self, at_ms: int) -> list[DeviceEvent]:
+        """The last stroke runs into the obstruction timeout; the leaf stays where it is."""
+        if self._jammed is not None:
+            return []
+        self._jammed = _Jam(self.rng.random() < STUCK_OPEN_SHARE, at_ms)
+        self._open_time_s = self.rng.uniform(*OBSTRUCTION_TIMEOUT_S)
+        self._motor_current_a = self.plate.motor_current_a * self.rng.uniform(2.5, 3.5)
+        attributes: dict[str, float | str | bool] = {
+            "stuck": "open" if self._jammed.stuck_open else "closed",
+            "motor_current_a": self._motor_current_a,
+        }
+        return [DeviceEvent(at_ms, "gate_jammed", attributes)]
+
+    def _restore(self, at_ms: int) -> list[DeviceEvent]:
+        """The crew has freed the drive: the gate works again."""
+        if self._jammed is None:
+            return []
+        downtime_s = (at_ms - self._jammed.since_ms) / 1000.0
+        self._jammed = None
+        return [DeviceEvent(at_ms, "gate_restored", {"downtime_s": downtime_s})]
+
+
+def _binding_changes(
+    faults: Sequence[ActiveFault], start_ms: int, ts_ms: int
+) -> list[tuple[int, bool]]:
+    """Binding failures (True) and repairs (False) inside (start, ts], in order.
+
+    At the same instant a repair comes first: the next binding fault jams a gate that works.
+    """
+    changes: list[tuple[int, bool]] = []
+    for fault in faults:
+        if fault.type is not FaultType.MOTOR_BINDING:
+            continue
+        if start_ms < fault.failure_ms <= ts_ms:
+            changes.append((fault.failure_ms, True))
+        if start_ms < fault.repaired_ms <= ts_ms:
+            changes.append((fault.repaired_ms, False))
+    return sorted(changes)

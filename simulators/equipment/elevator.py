@@ -163,6 +163,14 @@ class _Doors:
     current_a: float
 
 
+@dataclass(frozen=True)
+class _Stranding:
+    """A car stopped with passengers inside: their weight, and where it stands at the sill."""
+
+    load_kg: float
+    leveling_mm: float
+
+
 class ElevatorModel(EquipmentModel):
     """A residential traction lift with a door operator, a hoist machine and levelling."""
 
@@ -195,7 +203,7 @@ class ElevatorModel(EquipmentModel):
         self._temp_c: float | None = None
         self._down: set[FaultType] = set()
         self._down_since_ms = 0
-        self._stranded_kg = 0.0
+        self._stranded: _Stranding | None = None
 
     # -- one interval --------------------------------------------------------------------------
 
@@ -228,10 +236,13 @@ class ElevatorModel(EquipmentModel):
             "motor_current_a": self.plate.standby_current_a,
             "vibration_mm_s": self._ambient_vibration(),
             "leveling_error_mm": self._leveling_mm,
-            "load_kg": self._stranded_kg,
+            "load_kg": 0.0,
             "speed_m_s": 0.0,
             "machine_temp_c": self._temp_c if self._temp_c is not None else 20.0,
         }
+        if self._stranded is not None:
+            metrics["load_kg"] = self._stranded.load_kg
+            metrics["leveling_error_mm"] = self._stranded.leveling_mm
         if trip is not None:
             metrics["motor_current_a"] = trip.current_a
             metrics["vibration_mm_s"] = trip.vibration_mm_s
@@ -414,51 +425,55 @@ class ElevatorModel(EquipmentModel):
     def _strand(self) -> dict[str, float | str | bool]:
         """Stop the car, with passengers inside, at a landing or between floors."""
         passengers = 1 + poisson(self.rng, 0.6)
-        self._stranded_kg = sum(
-            max(20.0, self.rng.gauss(PERSON_KG, 14.0)) for _ in range(passengers)
-        )
+        load_kg = sum(max(20.0, self.rng.gauss(PERSON_KG, 14.0)) for _ in range(passengers))
         between = self.rng.random() < 0.5
+        leveling_mm = self._leveling_mm
         if between:
-            self._leveling_mm = self.rng.choice((-1, 1)) * self.rng.uniform(100.0, 450.0)
+            leveling_mm = self.rng.choice((-1, 1)) * self.rng.uniform(100.0, 450.0)
+        self._stranded = _Stranding(load_kg, leveling_mm)
         floor = self.rng.randint(0, self.plate.floors - 1)
         return {"floor": float(floor), "passengers": float(passengers), "between_floors": between}
 
     def _service_events(
         self, start_ms: int, ts_ms: int, faults: Sequence[ActiveFault]
     ) -> list[DeviceEvent]:
-        """Out of service when a fault disables the lift; back in service once all are fixed."""
-        now = {t for t in _OUT_OF_SERVICE_REASONS if has_failed(faults, t)}
-        events = [
-            self._shut_down(fault, start_ms, ts_ms, faults)
-            for fault in _OUT_OF_SERVICE_REASONS
-            if fault in now - self._down
-        ]
-        if events and not self._down:
-            self._down_since_ms = min(event.ts_ms for event in events)
-        if self._down and not now:
-            downtime_s = (ts_ms - self._down_since_ms) / 1000.0
-            events.append(DeviceEvent(ts_ms, "in_service", {"downtime_s": downtime_s}))
-        if FaultType.ENTRAPMENT not in now:
-            self._stranded_kg = 0.0
-        self._down = now
+        """Out of service when a fault disables the lift; back in service once all are fixed.
+
+        Each change is stamped at its own instant inside the interval, even for a fault that
+        failed and was repaired between two readings. A change the faults do not date there
+        (the lift was already down when the simulation began) is stamped at the interval's end.
+        """
+        events: list[DeviceEvent] = []
+        for at_ms, cause, failing in _service_changes(faults, start_ms, ts_ms):
+            events += self._change_service(at_ms, cause, failing)
+        for cause in _OUT_OF_SERVICE_REASONS:
+            events += self._change_service(ts_ms, cause, has_failed(faults, cause))
+        if FaultType.ENTRAPMENT not in self._down:
+            self._stranded = None
         return events
 
-    def _shut_down(
-        self, fault: FaultType, start_ms: int, ts_ms: int, faults: Sequence[ActiveFault]
-    ) -> DeviceEvent:
-        """The controller stops the lift for `fault`.
+    def _change_service(self, at_ms: int, cause: FaultType, failing: bool) -> list[DeviceEvent]:
+        """Take the lift out of service for `cause`, or clear it; nothing if already so."""
+        if failing == (cause in self._down):
+            return []
+        if failing:
+            if not self._down:
+                self._down_since_ms = at_ms
+            self._down.add(cause)
+            return [self._shut_down(cause, at_ms)]
+        self._down.discard(cause)
+        if self._down:
+            return []
+        downtime_s = (at_ms - self._down_since_ms) / 1000.0
+        return [DeviceEvent(at_ms, "in_service", {"downtime_s": downtime_s})]
 
-        A degradation's failure instant is not known to the model, only that it happened in
-        this interval, so it is reported at the interval's end; an entrapment at its onset.
-        """
-        at_ms = ts_ms
-        if fault is FaultType.ENTRAPMENT:
-            at_ms = _onset_in(faults, fault, start_ms, ts_ms) or ts_ms
-            if self._stranded_kg == 0.0:  # already stuck when the simulation began
-                self._strand()
-        if fault is FaultType.DOOR_OPERATOR_WEAR:
+    def _shut_down(self, cause: FaultType, at_ms: int) -> DeviceEvent:
+        """The controller stops the lift for `cause` at `at_ms`."""
+        if cause is FaultType.ENTRAPMENT and self._stranded is None:
+            self._strand()  # already stuck when the simulation began
+        if cause is FaultType.DOOR_OPERATOR_WEAR:
             self._jam_doors()
-        return DeviceEvent(at_ms, "out_of_service", {"reason": _OUT_OF_SERVICE_REASONS[fault]})
+        return DeviceEvent(at_ms, "out_of_service", {"reason": _OUT_OF_SERVICE_REASONS[cause]})
 
     def _jam_doors(self) -> None:
         """The last close attempt before shutdown: the door stalls until the timeout."""
@@ -467,12 +482,23 @@ class ElevatorModel(EquipmentModel):
         self._doors.cycles += 1
 
 
-def _onset_in(
-    faults: Sequence[ActiveFault], fault: FaultType, start_ms: int, ts_ms: int
-) -> int | None:
-    """The onset of `fault` if it falls inside the interval (start, ts], else None."""
-    onsets = (f.onset_ms for f in faults if f.type is fault and start_ms < f.onset_ms <= ts_ms)
-    return next(onsets, None)
+def _service_changes(
+    faults: Sequence[ActiveFault], start_ms: int, ts_ms: int
+) -> list[tuple[int, FaultType, bool]]:
+    """Failures (True) and repairs (False) of out-of-service causes inside (start, ts], in order.
+
+    At the same instant a failure comes first, so a lift handed from one cause to the next
+    never reports a moment back in service.
+    """
+    changes: list[tuple[int, FaultType, bool]] = []
+    for fault in faults:
+        if fault.type not in _OUT_OF_SERVICE_REASONS:
+            continue
+        if start_ms < fault.failure_ms <= ts_ms:
+            changes.append((fault.failure_ms, fault.type, True))
+        if start_ms < fault.repaired_ms <= ts_ms:
+            changes.append((fault.repaired_ms, fault.type, False))
+    return sorted(changes, key=lambda change: (change[0], not change[2]))
 
 
 def _passenger_up_share(ts_ms: int) -> float:

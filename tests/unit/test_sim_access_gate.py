@@ -52,12 +52,15 @@ class Run:
 def simulate(
     seed: int, start_ms: int, end_ms: int, dt_s: float, faults: Sequence[Fault] = ()
 ) -> Run:
-    """Drive a fresh gate from start to end, one step per interval, under `faults`."""
+    """Drive a fresh gate from start to end, one step per interval, under `faults`.
+
+    Faults are passed as the building passes them: also those that ended inside the interval.
+    """
     model = AccessGateModel(random.Random(seed))
     run = Run([], [], [])
     ts = start_ms + round(dt_s * 1000)
     while ts <= end_ms:
-        step = model.step(ts, dt_s, active_at(faults, ts))
+        step = model.step(ts, dt_s, active_at(faults, ts, ts - int(dt_s * 1000)))
         run.ts.append(ts)
         run.rows.append(step.metrics)
         run.events.extend(step.events)
@@ -213,3 +216,45 @@ def test_held_open_reported_at_onset_and_open_until_repaired(dt_s: float) -> Non
     assert all(row["is_open"] for row in during)
     after = run.between(onset + repair + 15 * MINUTE_MS, onset + repair + 2 * HOUR_MS)
     assert not all(row["is_open"] for row in after)  # closes again at night once released
+
+
+def test_hourly_readings_stamp_jam_and_restore_at_their_instant() -> None:
+    onset = MONDAY + DAY_MS + 7 * MINUTE_MS + 4_321  # nothing on a step boundary
+    lead, repair = 3 * DAY_MS + 22 * MINUTE_MS + 13_013, 3 * HOUR_MS + 5 * MINUTE_MS + 77
+    failure, repaired = onset + lead, onset + lead + repair
+    binding = fault(FaultType.MOTOR_BINDING, onset, lead, repair)
+    run = simulate(25, MONDAY, repaired + DAY_MS, 3600.0, [binding])
+    assert [e.ts_ms for e in run.of_type("gate_jammed")] == [failure]
+    restored = run.of_type("gate_restored")
+    assert [e.ts_ms for e in restored] == [repaired]
+    assert restored[0].attributes["downtime_s"] == repair / 1000
+    jammed = run.between(failure, repaired)
+    assert len(jammed) == 3
+    assert {row["opens"] for row in jammed} == {run.at(failure)["opens"]}
+    assert run.increase("opens", repaired, repaired + DAY_MS) > 50
+
+
+@pytest.mark.parametrize(
+    ("kind", "event"),
+    [(FaultType.FORCED_OPENING, "door_forced"), (FaultType.HELD_OPEN, "held_open")],
+)
+def test_door_incident_between_two_hourly_readings_still_reported(
+    kind: FaultType, event: str
+) -> None:
+    """Three minutes in the night: one event at onset, and a closed gate at the next reading."""
+    onset = MONDAY + 2 * HOUR_MS + 41 * MINUTE_MS + 17_003
+    incident = fault(kind, onset, 0, 3 * MINUTE_MS)
+    run = simulate(26, MONDAY + HOUR_MS, MONDAY + 6 * HOUR_MS, 3600.0, [incident])
+    assert [(e.type, e.ts_ms) for e in run.events] == [(event, onset)]
+    assert run.between(onset, onset + HOUR_MS)[0]["is_open"] is False
+    healthy = simulate(26, MONDAY + HOUR_MS, MONDAY + 6 * HOUR_MS, 3600.0)
+    assert run.rows == healthy.rows  # over, it leaves nothing in the readings
+
+
+def test_failed_auth_burst_between_two_hourly_readings_still_counts() -> None:
+    onset = MONDAY + 14 * HOUR_MS + 7 * MINUTE_MS + 4_321
+    burst = fault(FaultType.FAILED_AUTH_BURST, onset, 0, 15 * MINUTE_MS)
+    run = simulate(27, MONDAY + 10 * HOUR_MS, MONDAY + 18 * HOUR_MS, 3600.0, [burst])
+    assert [(e.type, e.ts_ms) for e in run.events] == [("failed_auth_burst", onset)]
+    assert run.increase("failed_auth", onset, onset + HOUR_MS) >= 20
+    assert run.increase("failed_auth", onset + HOUR_MS, onset + 4 * HOUR_MS) <= 5

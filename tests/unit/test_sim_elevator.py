@@ -38,16 +38,23 @@ class Run:
     def of_type(self, kind: str) -> list[DeviceEvent]:
         return [event for event in self.events if event.type == kind]
 
+    def at_or_before(self, ts_ms: int) -> dict[str, MetricValue]:
+        """The row of the last step at or before ts_ms."""
+        return [row for ts, row in zip(self.ts, self.rows, strict=True) if ts <= ts_ms][-1]
+
 
 def simulate(
     seed: int, start_ms: int, end_ms: int, dt_s: float, faults: Sequence[Fault] = ()
 ) -> Run:
-    """Drive a fresh lift from start to end, one step per interval, under `faults`."""
+    """Drive a fresh lift from start to end, one step per interval, under `faults`.
+
+    Faults are passed as the building passes them: also those that ended inside the interval.
+    """
     model = ElevatorModel(random.Random(seed))
     run = Run([], [], [])
     ts = start_ms + round(dt_s * 1000)
     while ts <= end_ms:
-        step = model.step(ts, dt_s, active_at(faults, ts))
+        step = model.step(ts, dt_s, active_at(faults, ts, ts - int(dt_s * 1000)))
         run.ts.append(ts)
         run.rows.append(step.metrics)
         run.events.extend(step.events)
@@ -305,3 +312,46 @@ def test_entrapment_reported_once_at_onset_and_lift_held(dt_s: float) -> None:
     assert all(row["speed_m_s"] == 0 and float(row["load_kg"]) > 20 for row in during)
     assert trips_in(run, onset + repair, end) > 0
     assert len(run.of_type("in_service")) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        (FaultType.DOOR_OPERATOR_WEAR, "door_operator"),
+        (FaultType.HOIST_BEARING_WEAR, "hoist_bearing"),
+        (FaultType.LEVELING_DRIFT, "leveling"),
+    ],
+)
+def test_hourly_readings_stamp_failure_and_repair_at_their_instant(
+    kind: FaultType, reason: str
+) -> None:
+    onset = MONDAY + DAY_MS + 17 * MINUTE_MS + 23_456  # nothing on a step boundary
+    lead, repair = 3 * DAY_MS + 41 * MINUTE_MS + 789, 2 * HOUR_MS + 13 * MINUTE_MS + 101
+    failure, repaired = onset + lead, onset + lead + repair
+    run = simulate(25, MONDAY, repaired + DAY_MS, 3600.0, [fault(kind, onset, lead, repair)])
+    out = run.of_type("out_of_service")
+    assert [(e.ts_ms, e.attributes["reason"]) for e in out] == [(failure, reason)]
+    back = run.of_type("in_service")
+    assert [e.ts_ms for e in back] == [repaired]
+    assert back[0].attributes["downtime_s"] == repair / 1000
+    down = run.between(failure, repaired)
+    assert len(down) == 3  # 01:00, 02:00 and 03:00
+    assert {row["trips"] for row in down} == {run.at_or_before(failure)["trips"]}
+    assert trips_in(run, repaired - HOUR_MS, repaired + HOUR_MS) > 0  # back at the next reading
+
+
+def test_entrapment_between_two_hourly_readings_still_reported() -> None:
+    """Freed 25 minutes later: reported at its instants, and gone at the next reading."""
+    onset = MONDAY + 10 * HOUR_MS + 12 * MINUTE_MS + 345
+    repair = 25 * MINUTE_MS
+    entrapment = fault(FaultType.ENTRAPMENT, onset, 0, repair)
+    run = simulate(26, MONDAY + 8 * HOUR_MS, MONDAY + 14 * HOUR_MS, 3600.0, [entrapment])
+    assert [(e.type, e.ts_ms) for e in run.events] == [
+        ("entrapment", onset),
+        ("out_of_service", onset),
+        ("in_service", onset + repair),
+    ]
+    assert run.of_type("in_service")[0].attributes["downtime_s"] == repair / 1000
+    after = run.between(onset, onset + HOUR_MS)[0]
+    assert after["trips"] > run.at_or_before(onset)["trips"]  # not held out of service
+    assert abs(float(after["leveling_error_mm"])) < 30.0  # not left between floors
