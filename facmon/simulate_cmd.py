@@ -9,12 +9,14 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import IO
+
+import orjson
 
 from facility import EquipmentKind, Settings
 from simulators import (
@@ -27,6 +29,7 @@ from simulators import (
     SensorRealism,
     Simulation,
     SimulationOptions,
+    Tally,
     realistic_mix,
     run_load,
     run_simulation,
@@ -73,8 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     time_group.add_argument(
         "--speed",
         type=float,
-        default=1.0,
-        help="simulated seconds per second (0: as fast as possible)",
+        help="simulated seconds per second; 0: flat out (default 1, or 0 with --stdout)",
     )
     time_group.add_argument(
         "--start",
@@ -89,6 +91,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--gateway-batch", type=int, default=1, help="readings per message (1: no gateway)"
     )
     behaviour.add_argument("--clean", action="store_true", help="no sensor errors, no outages")
+    behaviour.add_argument(
+        "--stdout",
+        action="store_true",
+        help="write the messages to stdout as JSON Lines instead of publishing (no broker)",
+    )
     load = parser.add_argument_group("load mode (benchmarks)")
     load.add_argument("--load", action="store_true", help="rate-controlled pump load instead")
     load.add_argument("--rate", type=float, help="messages per second (default: flat out)")
@@ -105,6 +112,13 @@ _KIND_FLAGS = {
 }
 
 
+def speed_of(args: argparse.Namespace) -> float:
+    """The asked speed; unasked, real time when publishing and flat out when printing."""
+    if args.speed is not None:
+        return float(args.speed)
+    return 0.0 if args.stdout else 1.0
+
+
 def options_from(args: argparse.Namespace, now_ms: int) -> SimulationOptions:
     """The simulation the command line asks for."""
     counts = {kind: getattr(args, flag[2:].replace("-", "_")) for kind, flag in _KIND_FLAGS.items()}
@@ -115,7 +129,7 @@ def options_from(args: argparse.Namespace, now_ms: int) -> SimulationOptions:
     duration_ms = None if args.duration is None else int(args.duration * 1000)
     start = args.start
     if start is None:
-        accelerated = args.speed != 1.0 and duration_ms is not None
+        accelerated = speed_of(args) != 1.0 and duration_ms is not None
         start = now_ms - duration_ms if accelerated and duration_ms else now_ms
     clean = args.clean
     return SimulationOptions(
@@ -141,25 +155,48 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"facmon simulate: {error}", file=sys.stderr)
         return 2
     simulation = Simulation(options)
+    if args.stdout:
+        return _print_run(simulation, args)
     publisher = MqttPublisher(settings.mqtt_url, settings.mqtt_username, settings.mqtt_password)
-    stop = _stop_on_signals()
     started = time.monotonic()
     try:
         publisher.connect()
-        with ExitStack() as files:
-            labels = files.enter_context(args.labels.open("wb")) if args.labels else None
-            tally = run_simulation(
-                simulation, _sender(publisher), _recorder(labels), Pacer(args.speed or None), stop
-            )
+        tally = _drive(simulation, args, _sender(publisher))
         publisher.close()
     except PublishFailed as error:
         print(f"facmon simulate: {error}", file=sys.stderr)
         return 1
-    summary = tally.summary(
-        publisher.acknowledged, len(simulation.devices), time.monotonic() - started
-    )
+    wall_s = time.monotonic() - started
+    summary = tally.summary(publisher.acknowledged, len(simulation.devices), wall_s)
     print(json.dumps(summary), flush=True)
     return 0
+
+
+def _print_run(simulation: Simulation, args: argparse.Namespace) -> int:
+    """The messages as JSON Lines on stdout, the summary on stderr: a dataset, no broker."""
+    started = time.monotonic()
+    out = sys.stdout.buffer
+
+    def send(message: Message) -> None:
+        line = {"ts": message.ts_ms, "topic": message.topic, "retain": message.retain}
+        out.write(orjson.dumps({**line, "payload": message.payload.decode()}) + b"\n")
+
+    tally = _drive(simulation, args, send)
+    out.flush()
+    summary = tally.summary(tally.messages, len(simulation.devices), time.monotonic() - started)
+    print(json.dumps(summary), file=sys.stderr, flush=True)
+    return 0
+
+
+def _drive(
+    simulation: Simulation, args: argparse.Namespace, send: Callable[[Message], None]
+) -> Tally:
+    """Run the simulation paced as asked, labels to their file, until done or signalled."""
+    with ExitStack() as stack:
+        labels = stack.enter_context(args.labels.open("wb")) if args.labels else None
+        stop = stack.enter_context(_stop_on_signals())
+        pacer = Pacer(speed_of(args) or None)
+        return run_simulation(simulation, send, _recorder(labels), pacer, stop)
 
 
 def _sender(publisher: MqttPublisher) -> Callable[[Message], None]:
@@ -178,16 +215,20 @@ def _recorder(labels: IO[bytes] | None) -> Callable[[Label], None]:
     return record
 
 
-def _stop_on_signals() -> threading.Event:
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
     """Ctrl-C or SIGTERM ends the run cleanly: last readings sent, devices marked offline."""
     stop = threading.Event()
 
     def handle(_: int, __: FrameType | None) -> None:
         stop.set()
 
-    signal.signal(signal.SIGINT, handle)
-    signal.signal(signal.SIGTERM, handle)
-    return stop
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _run_load(settings: Settings, args: argparse.Namespace) -> int:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from facmon.localstack import Influxd, Mosquitto
+from tests.integration.harness import Counter, Device, IngestProcess
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +42,42 @@ def influx_db(influxd: Influxd, request: pytest.FixtureRequest) -> str:
     name = f"{test_name}_{uuid.uuid4().hex[:8]}"
     influxd.create_database(name)
     return name
+
+
+@pytest.fixture
+def site() -> str:
+    """A site name of this test's own, so tests sharing the servers never see each other."""
+    return f"site-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def device(mosquitto: Mosquitto) -> Iterator[Device]:
+    publisher = Device(mosquitto)
+    yield publisher
+    publisher.close()
+
+
+@pytest.fixture
+def counter(mosquitto: Mosquitto, site: str) -> Iterator[Counter]:
+    """A real subscriber to everything of the test's site."""
+    subscriber = Counter(mosquitto.port, site)
+    yield subscriber
+    subscriber.close()
+
+
+@pytest.fixture
+def start_ingest(
+    mosquitto: Mosquitto, influxd: Influxd, influx_db: str, site: str, tmp_path: Path
+) -> Iterator[type[IngestProcess]]:
+    """Start ingest processes for this test's site; all are killed at the end."""
+    started: list[IngestProcess] = []
+
+    def start(**kwargs: object) -> IngestProcess:
+        kwargs.setdefault("state_dir", tmp_path / "state")
+        process = IngestProcess(mosquitto, influxd, influx_db, site=site, **kwargs)  # type: ignore[arg-type]
+        started.append(process)
+        return process.start()
+
+    yield start  # type: ignore[misc]
+    for process in started:
+        process.close()

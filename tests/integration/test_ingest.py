@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from facmon.localstack import Influxd, Mosquitto
+from facmon.localstack import Influxd
 from tests.integration.harness import (
     BackgroundPublisher,
-    Device,
-    IngestProcess,
     count_points,
     reading,
     stored_seqs,
@@ -24,36 +19,6 @@ from tests.integration.harness import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def site() -> str:
-    return f"site-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def device(mosquitto: Mosquitto) -> Iterator[Device]:
-    publisher = Device(mosquitto)
-    yield publisher
-    publisher.close()
-
-
-@pytest.fixture
-def start_ingest(
-    mosquitto: Mosquitto, influxd: Influxd, influx_db: str, site: str, tmp_path: Path
-) -> Iterator[type[IngestProcess]]:
-    """Start ingest processes for this test's site; all are killed at the end."""
-    started: list[IngestProcess] = []
-
-    def start(**kwargs: object) -> IngestProcess:
-        kwargs.setdefault("state_dir", tmp_path / "state")
-        process = IngestProcess(mosquitto, influxd, influx_db, site=site, **kwargs)  # type: ignore[arg-type]
-        started.append(process)
-        return process.start()
-
-    yield start  # type: ignore[misc]
-    for process in started:
-        process.close()
 
 
 def assert_stored_exactly_once(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,18 +12,6 @@ from simulators.loadgen import run_load
 from tests.integration.harness import Counter
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def site() -> str:
-    return f"it-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def counter(mosquitto: Mosquitto, site: str) -> Iterator[Counter]:
-    subscriber = Counter(mosquitto.port, site)
-    yield subscriber
-    subscriber.close()
 
 
 def readings(messages: list[tuple[str, bytes]]) -> list[tuple[str, int]]:

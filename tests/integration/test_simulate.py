@@ -7,33 +7,21 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections import Counter as Multiset
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from facility import EquipmentKind
 from facmon.cli import build_parser
-from facmon.localstack import Mosquitto, free_port
+from facmon.localstack import Influxd, Mosquitto, free_port
 from facmon.simulate_cmd import options_from
+from ingest import InfluxClient
 from simulators import Label, Message, Simulation
 from tests.integration.harness import Counter, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def site() -> str:
-    return f"sim-{uuid.uuid4().hex[:8]}"
-
-
-@pytest.fixture
-def counter(mosquitto: Mosquitto, site: str) -> Iterator[Counter]:
-    subscriber = Counter(mosquitto.port, site)
-    yield subscriber
-    subscriber.close()
 
 
 def simulate(mqtt_url: str, *args: str) -> subprocess.Popen[str]:
@@ -98,3 +86,46 @@ def test_an_unreachable_broker_is_a_clear_error_not_a_hang() -> None:
     _, err = process.communicate(timeout=30)
     assert process.returncode == 1
     assert "cannot reach the MQTT broker" in err
+
+
+def stored_rows(influxd: Influxd, database: str, measurement: str, site: str) -> list[list[Any]]:
+    client = InfluxClient(influxd.url, database)
+    try:
+        series = client.query(f"SELECT * FROM {measurement} WHERE site = '{site}'")
+    finally:
+        client.close()
+    return [row for s in series for row in s["values"]]
+
+
+def test_a_simulated_building_lands_in_influxdb_through_ingest_with_nothing_refused(
+    start_ingest: Any, influxd: Influxd, influx_db: str, mosquitto: Mosquitto, site: str
+) -> None:
+    ingest = start_ingest()
+    args = [
+        *("--site", site, "--devices", "8", "--duration", "3h", "--interval", "30s"),
+        *("--speed", "0", "--faults", "all", "--seed", "5", "--gateway-batch", "4"),
+    ]
+    summary = summary_of(simulate(mosquitto.url, *args))
+    kinds = [kind.value for kind in EquipmentKind]
+
+    def stored_readings() -> int:
+        return sum(len(stored_rows(influxd, influx_db, kind, site)) for kind in kinds)
+
+    wait_for(lambda: stored_readings() >= summary["readings"], 60, "every reading stored")
+    assert stored_readings() == summary["readings"]
+    assert len(stored_rows(influxd, influx_db, "event", site)) == summary["events"] > 0
+    store = ingest.dead_letters()
+    try:
+        assert store.counts_by_reason() == {}, store.recent(5)
+    finally:
+        store.close()
+
+
+def test_load_mode_publishes_what_it_reports_at_the_asked_rate(
+    mosquitto: Mosquitto, counter: Counter, site: str
+) -> None:
+    args = ["--load", "--site", site, "--rate", "1000", "--messages", "2000", "--processes", "2"]
+    report = summary_of(simulate(mosquitto.url, *args))
+    assert report["published"] == len(counter.settle(2000)) == 2000
+    assert report["rate_asked"] == 1000
+    assert 900 <= report["messages_per_s"] <= 1100, report
