@@ -17,8 +17,11 @@ from types import FrameType
 from typing import IO
 
 import orjson
+from rich.console import Console
+from rich.live import Live
 
 from facility import EquipmentKind, Settings
+from facmon.simulate_view import BuildingView
 from simulators import (
     SCENARIOS,
     Label,
@@ -76,12 +79,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     time_group.add_argument(
         "--speed",
         type=float,
-        help="simulated seconds per second; 0: flat out (default 1, or 0 with --stdout)",
+        help="simulated seconds per second; 0: flat out (default 1 when publishing, else 0)",
     )
     time_group.add_argument(
         "--start",
         type=parse_start,
-        help="simulated start (ISO 8601); default now, or now minus --duration when accelerated",
+        help="simulated start (ISO 8601); default now, or in the past when accelerated",
     )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument("--seed", type=int, default=0, help="same seed and options: same bytes")
@@ -92,10 +95,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     behaviour.add_argument("--clean", action="store_true", help="no sensor errors, no outages")
     behaviour.add_argument(
-        "--stdout",
-        action="store_true",
-        help="write the messages to stdout as JSON Lines instead of publishing (no broker)",
+        "--output",
+        choices=("mqtt", "stdout", "none"),
+        default="mqtt",
+        help="publish (default), print JSON Lines to stdout, or send nowhere (no broker)",
     )
+    behaviour.add_argument("--watch", action="store_true", help="show the building live")
     load = parser.add_argument_group("load mode (benchmarks)")
     load.add_argument("--load", action="store_true", help="rate-controlled pump load instead")
     load.add_argument("--rate", type=float, help="messages per second (default: flat out)")
@@ -116,7 +121,19 @@ def speed_of(args: argparse.Namespace) -> float:
     """The asked speed; unasked, real time when publishing and flat out when printing."""
     if args.speed is not None:
         return float(args.speed)
-    return 0.0 if args.stdout else 1.0
+    return 1.0 if args.output == "mqtt" else 0.0
+
+
+HISTORY_MS = 7 * 86_400_000  # an endless accelerated run first simulates the past week
+
+
+def default_start(args: argparse.Namespace, duration_ms: int | None, now_ms: int) -> int:
+    """Now for a real-time run; an accelerated run simulates history that ends at the present
+    (its whole duration, or the past week when endless), since devices cannot report the future.
+    """
+    if speed_of(args) == 1.0:
+        return now_ms
+    return now_ms - (duration_ms if duration_ms is not None else HISTORY_MS)
 
 
 def options_from(args: argparse.Namespace, now_ms: int) -> SimulationOptions:
@@ -127,10 +144,7 @@ def options_from(args: argparse.Namespace, now_ms: int) -> SimulationOptions:
     elif not any(counts.values()):
         counts = realistic_mix(8)
     duration_ms = None if args.duration is None else int(args.duration * 1000)
-    start = args.start
-    if start is None:
-        accelerated = speed_of(args) != 1.0 and duration_ms is not None
-        start = now_ms - duration_ms if accelerated and duration_ms else now_ms
+    start = args.start if args.start is not None else default_start(args, duration_ms, now_ms)
     clean = args.clean
     return SimulationOptions(
         site=args.site,
@@ -155,8 +169,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"facmon simulate: {error}", file=sys.stderr)
         return 2
     simulation = Simulation(options)
-    if args.stdout:
-        return _print_run(simulation, args)
+    if args.output != "mqtt":
+        return _run_offline(simulation, args)
     publisher = MqttPublisher(settings.mqtt_url, settings.mqtt_username, settings.mqtt_password)
     started = time.monotonic()
     try:
@@ -172,14 +186,15 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_run(simulation: Simulation, args: argparse.Namespace) -> int:
-    """The messages as JSON Lines on stdout, the summary on stderr: a dataset, no broker."""
+def _run_offline(simulation: Simulation, args: argparse.Namespace) -> int:
+    """No broker: the messages as JSON Lines on stdout (or nowhere), the summary on stderr."""
     started = time.monotonic()
     out = sys.stdout.buffer
 
     def send(message: Message) -> None:
-        line = {"ts": message.ts_ms, "topic": message.topic, "retain": message.retain}
-        out.write(orjson.dumps({**line, "payload": message.payload.decode()}) + b"\n")
+        if args.output == "stdout":
+            line = {"ts": message.ts_ms, "topic": message.topic, "retain": message.retain}
+            out.write(orjson.dumps({**line, "payload": message.payload.decode()}) + b"\n")
 
     tally = _drive(simulation, args, send)
     out.flush()
@@ -195,8 +210,31 @@ def _drive(
     with ExitStack() as stack:
         labels = stack.enter_context(args.labels.open("wb")) if args.labels else None
         stop = stack.enter_context(_stop_on_signals())
-        pacer = Pacer(speed_of(args) or None)
-        return run_simulation(simulation, send, _recorder(labels), pacer, stop)
+        record = _recorder(labels)
+        if args.watch:
+            send, record = stack.enter_context(_watching(send, record))
+        pacer = Pacer(speed_of(args) or None, live=args.output == "mqtt")
+        return run_simulation(simulation, send, record, pacer, stop)
+
+
+@contextmanager
+def _watching(
+    send: Callable[[Message], None], record: Callable[[Label], None]
+) -> Iterator[tuple[Callable[[Message], None], Callable[[Label], None]]]:
+    """send and record that also update a live view of the building on stderr."""
+    view = BuildingView()
+
+    def watched_send(message: Message) -> None:
+        view.observe(message)
+        send(message)
+
+    def watched_record(label: Label) -> None:
+        view.observe(label)
+        record(label)
+
+    console = Console(stderr=True)
+    with Live(get_renderable=view.render, console=console, refresh_per_second=4):
+        yield watched_send, watched_record
 
 
 def _sender(publisher: MqttPublisher) -> Callable[[Message], None]:

@@ -64,21 +64,33 @@ class Tally:
 
 @dataclass
 class Pacer:
-    """Holds each message back until its simulated time, scaled by `speed`, has come."""
+    """Holds each message back until its simulated time, scaled by `speed`, has come.
+
+    With `live`, a message also waits for its own timestamp on the wall clock: a device cannot
+    report the future, and ingest refuses readings from more than a few minutes ahead. An
+    accelerated run from a past start then catches up with the present and goes on in real time.
+    """
 
     speed: float | None
+    live: bool = False
     clock: Callable[[], float] = time.monotonic
-    origin: tuple[int, float] | None = None  # (first simulated ms, wall clock then)
+    wall_clock: Callable[[], float] = time.time
+    origin: tuple[int, float] | None = None  # (first simulated ms, clock then)
 
     def delay_s(self, ts_ms: int) -> float:
-        """How long to wait before sending a message stamped ts_ms (0 when late or unpaced)."""
+        """How long to wait before sending a message stamped ts_ms (0 when it is due)."""
+        delay = self._scaled_delay_s(ts_ms)
+        if self.live:
+            delay = max(delay, ts_ms / 1000 - self.wall_clock())
+        return max(0.0, delay)
+
+    def _scaled_delay_s(self, ts_ms: int) -> float:
         if not self.speed:
             return 0.0
         if self.origin is None:
             self.origin = (ts_ms, self.clock())
         first_ms, started = self.origin
-        due = started + (ts_ms - first_ms) / 1000 / self.speed
-        return max(0.0, due - self.clock())
+        return started + (ts_ms - first_ms) / 1000 / self.speed - self.clock()
 
 
 def run_simulation(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from facility import EquipmentKind
 from simulators import Label, Message, Pacer, Simulation, SimulationOptions, Tally, run_simulation
 
@@ -27,6 +29,15 @@ def test_pacer_spreads_simulated_time_over_wall_time_by_the_speed() -> None:
     assert pacer.delay_s(START + 3_600_000) == 0.75
     clock.now += 5
     assert pacer.delay_s(START + 7_200_000) == 0.0  # late: send at once, do not wait
+
+
+def test_a_live_pacer_never_sends_a_message_before_its_own_time() -> None:
+    clock, wall = FakeClock(), FakeClock()
+    wall.now = START / 1000 + 10  # the run started 10 s before the present
+    pacer = Pacer(speed=3600, live=True, clock=clock, wall_clock=wall)
+    assert pacer.delay_s(START) == 0.0
+    assert pacer.delay_s(START + 5_000) == pytest.approx(5 / 3600)  # catching up: fast
+    assert pacer.delay_s(START + 70_000) == pytest.approx(60.0)  # then real time
 
 
 def test_without_a_speed_nothing_waits() -> None:

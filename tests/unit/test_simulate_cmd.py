@@ -1,4 +1,4 @@
-"""`facmon simulate` command line: durations, defaults, and the broker-less --stdout mode."""
+"""`facmon simulate` command line: durations, defaults, and the broker-less output modes."""
 
 from __future__ import annotations
 
@@ -31,13 +31,13 @@ def test_a_duration_without_a_unit_is_refused_when_it_is_not_a_number() -> None:
         parse_duration("soon")
 
 
-def test_an_accelerated_run_ends_its_history_now_and_a_real_time_run_starts_now() -> None:
+def test_an_accelerated_run_simulates_history_up_to_now_and_a_real_time_run_starts_now() -> None:
     fast = options_from(parsed("--duration", "30d", "--speed", "3600"), NOW_MS)
     assert fast.start_ms + (fast.duration_ms or 0) == NOW_MS
     live = options_from(parsed("--duration", "1h"), NOW_MS)
     assert live.start_ms == NOW_MS
     endless = options_from(parsed("--speed", "60"), NOW_MS)
-    assert (endless.start_ms, endless.duration_ms) == (NOW_MS, None)
+    assert (endless.start_ms, endless.duration_ms) == (NOW_MS - 7 * 86_400_000, None)
 
 
 def test_counts_come_from_the_kind_flags_or_a_mix() -> None:
@@ -54,7 +54,16 @@ def test_counts_come_from_the_kind_flags_or_a_mix() -> None:
 def test_stdout_mode_prints_exactly_the_simulated_messages(
     capsysbinary: pytest.CaptureFixture[bytes],
 ) -> None:
-    argv = ["--devices", "4", "--duration", "2h", "--start", "2024-05-01T00:00:00Z", "--stdout"]
+    argv = [
+        "--devices",
+        "4",
+        "--duration",
+        "2h",
+        "--start",
+        "2024-05-01T00:00:00Z",
+        "--output",
+        "stdout",
+    ]
     assert main(["simulate", *argv]) == 0
     out, err = capsysbinary.readouterr()
     lines = [json.loads(line) for line in out.splitlines()]
