@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import statistics
 from collections import Counter
 from dataclasses import replace
 from typing import Any
@@ -141,6 +143,19 @@ def test_gateway_batching_packs_the_same_readings_into_fewer_messages() -> None:
     assert sorted(readings(batched), key=str) == sorted(readings(single), key=str)
     assert sum(1 for m in batched if m.readings) < sum(1 for m in single if m.readings) / 9
     assert all(isinstance(json.loads(m.payload), list) for m in batched if m.readings)
+
+
+def test_device_clocks_jitter_around_their_interval_without_going_backwards() -> None:
+    messages, _ = run()
+    stamps: dict[str, list[int]] = {}
+    for m in messages:
+        if m.readings:
+            stamps.setdefault(m.topic, []).append(json.loads(m.payload)["ts"])
+    for series in stamps.values():
+        gaps = [b - a for a, b in itertools.pairwise(series) if b - a < 90_000]
+        assert all(gap > 0 for gap in gaps)
+        assert all(abs(gap - 60_000) < 2_000 for gap in gaps)
+        assert 100 < statistics.stdev(gaps) < 400, "clocks jitter by ~150 ms, not tick exactly"
 
 
 def test_devices_announce_themselves_online_and_go_offline_at_the_end() -> None:
