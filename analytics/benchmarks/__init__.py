@@ -1,0 +1,1 @@
+"""Benchmark protocols: run a detector over a labelled dataset the way its leaderboard does."""

@@ -1,0 +1,1 @@
+"""Benchmark scorers: SKAB and NAB rules, and detection on simulated fleets."""

@@ -1,0 +1,135 @@
+"""Alert lifecycle on scripted streams: raise, update, clear, and no flapping; event rules."""
+
+from __future__ import annotations
+
+from analytics.alerts import AlertPolicy, AlertTracker, ChangeKind, Condition, Severity
+from analytics.rules import SilenceWatch, condition_for_event, condition_for_status
+from facility import DeviceRef, EquipmentKind, Event, StatusChange
+
+PUMP = DeviceRef("s", EquipmentKind.PUMP, "pump-01")
+PANEL = DeviceRef("s", EquipmentKind.FIRE_PANEL, "fp-01")
+LIFT = DeviceRef("s", EquipmentKind.ELEVATOR, "lift-01")
+MIN = 60_000
+POLICY = AlertPolicy(raise_after_ms=10 * MIN, clear_after_ms=30 * MIN, update_every_ms=15 * MIN)
+
+
+def vibration(minute: int, active: bool, score: float = 3.0) -> Condition:
+    evidence = (f"vibration_mm_s {score:.1f}× its normal level",)
+    return Condition(
+        PUMP, "vibration_mm_s:high", minute * MIN, active, Severity.WARNING, score, evidence
+    )
+
+
+def run(conditions: list[Condition]) -> list[tuple[str, int]]:
+    tracker = AlertTracker(POLICY)
+    return [(c.kind.value, c.alert.updated_ms // MIN) for c in tracker.observe_all(conditions)]
+
+
+def test_a_condition_shorter_than_the_minimum_duration_raises_nothing() -> None:
+    assert run([vibration(m, True) for m in range(9)] + [vibration(9, False)]) == []
+
+
+def test_a_lasting_condition_raises_once_from_when_it_began_and_updates_on_schedule() -> None:
+    tracker = AlertTracker(POLICY)
+    changes = tracker.observe_all([vibration(m, True) for m in range(0, 41)])
+    assert [c.kind for c in changes] == [ChangeKind.RAISED, ChangeKind.UPDATED, ChangeKind.UPDATED]
+    raised = changes[0].alert
+    assert (raised.started_ms, raised.updated_ms) == (0, 10 * MIN)
+    assert [c.alert.updated_ms // MIN for c in changes[1:]] == [25, 40]
+    assert raised.evidence == ("vibration_mm_s 3.0× its normal level",)
+    assert len(tracker.open_alerts) == 1
+
+
+def test_a_worse_reading_updates_the_open_alert_at_once() -> None:
+    stream = [vibration(m, True) for m in range(11)] + [vibration(11, True, score=6.0)]
+    assert run(stream) == [("raised", 10), ("updated", 11)]
+
+
+def test_a_flickering_condition_raises_once_and_never_clears_while_it_flickers() -> None:
+    kinds = [kind for kind, _ in run([vibration(m, m % 2 == 0 or m < 12) for m in range(120)])]
+    assert kinds[0] == "raised" and kinds.count("raised") == 1
+    assert "cleared" not in kinds and 6 <= kinds.count("updated") <= 8
+
+
+def test_an_alert_clears_only_after_the_condition_stayed_clear_long_enough() -> None:
+    stream = [vibration(m, True) for m in range(12)]
+    stream += [vibration(m, False) for m in range(12, 30)] + [vibration(30, True)]
+    stream += [vibration(m, False) for m in range(31, 62)]
+    changes = [c for c in AlertTracker(POLICY).observe_all(stream) if c.kind != ChangeKind.UPDATED]
+    assert [c.kind for c in changes] == [ChangeKind.RAISED, ChangeKind.CLEARED]
+    assert changes[1].alert.cleared_ms == 61 * MIN
+
+
+def test_immediate_conditions_raise_and_clear_at_once() -> None:
+    alarm = Event(PANEL, 5 * MIN, "fire_alarm", {"zone": "B2", "test": 0.0})
+    reset = Event(PANEL, 9 * MIN, "fire_alarm_reset", {"zone": "B2"})
+    tracker = AlertTracker(POLICY)
+    raised = tracker.observe_all(condition_for_event(alarm))
+    assert [(c.kind, c.alert.severity, c.alert.started_ms) for c in raised] == [
+        (ChangeKind.RAISED, Severity.CRITICAL, 5 * MIN)
+    ]
+    assert raised[0].alert.evidence == ("fire_alarm (test: 0, zone: B2)",)
+    cleared = tracker.observe_all(condition_for_event(reset))
+    assert [(c.kind, c.alert.cleared_ms) for c in cleared] == [(ChangeKind.CLEARED, 9 * MIN)]
+
+
+def test_walk_test_activations_raise_nothing() -> None:
+    assert condition_for_event(Event(PANEL, 0, "fire_alarm", {"zone": "B2", "test": 1.0})) == []
+
+
+def test_trouble_signals_are_tracked_per_reason() -> None:
+    tracker = AlertTracker(POLICY)
+    for reason in ("ground_fault", "battery_low"):
+        tracker.observe_all(
+            condition_for_event(Event(PANEL, 0, "fire_trouble", {"reason": reason}))
+        )
+    ended = Event(PANEL, MIN, "fire_trouble_cleared", {"reason": "ground_fault"})
+    tracker.observe_all(condition_for_event(ended))
+    assert [a.signature for a in tracker.open_alerts] == ["fire_trouble:battery_low"]
+
+
+def test_back_in_service_ends_both_the_entrapment_and_the_outage() -> None:
+    tracker = AlertTracker(POLICY)
+    tracker.observe_all(condition_for_event(Event(LIFT, 0, "entrapment", {"floor": 3.0})))
+    tracker.observe_all(
+        condition_for_event(Event(LIFT, 0, "out_of_service", {"reason": "entrapment"}))
+    )
+    assert {a.signature for a in tracker.open_alerts} == {"entrapment", "out_of_service"}
+    tracker.observe_all(condition_for_event(Event(LIFT, 40 * MIN, "in_service", {})))
+    assert tracker.open_alerts == []
+
+
+def test_a_failed_battery_test_raises_and_a_passed_one_clears() -> None:
+    tracker = AlertTracker(POLICY)
+    failed = Event(PANEL, 0, "battery_test", {"result": "fail", "voltage_under_load_v": 22.1})
+    passed = Event(
+        PANEL, 86_400_000, "battery_test", {"result": "pass", "voltage_under_load_v": 25.9}
+    )
+    assert [c.kind for c in tracker.observe_all(condition_for_event(failed))] == [ChangeKind.RAISED]
+    assert [c.kind for c in tracker.observe_all(condition_for_event(passed))] == [
+        ChangeKind.CLEARED
+    ]
+
+
+def test_offline_opens_an_alert_only_if_it_lasts_and_online_clears_it() -> None:
+    tracker = AlertTracker(POLICY)
+    blip = [StatusChange(PUMP, 0, False), StatusChange(PUMP, 2 * MIN, True)]
+    assert tracker.observe_all([condition_for_status(s) for s in blip]) == []
+    outage = [StatusChange(PUMP, 10 * MIN, False), StatusChange(PUMP, 21 * MIN, False)]
+    assert [c.kind for c in tracker.observe_all([condition_for_status(s) for s in outage])] == [
+        ChangeKind.RAISED
+    ]
+    back = tracker.observe(condition_for_status(StatusChange(PUMP, 50 * MIN, True)))
+    assert [c.kind for c in back] == [ChangeKind.CLEARED]
+
+
+def test_silence_is_judged_against_the_device_own_interval() -> None:
+    watch = SilenceWatch(tolerance=5, min_silence_ms=5 * MIN)
+    for minute in range(0, 60, 2):  # a reading every 2 minutes
+        watch.seen(PUMP, minute * MIN)
+    assert watch.check(66 * MIN) == []  # 8 minutes: within 5 intervals
+    silent = watch.check(70 * MIN)
+    assert [c.signature for c in silent] == ["silent"] and silent[0].active
+    assert "no data for 12 min (expected every 120 s)" in silent[0].evidence[0]
+    resumed = watch.seen(PUMP, 71 * MIN)
+    assert resumed is not None and not resumed.active
