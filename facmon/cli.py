@@ -7,7 +7,15 @@ import sys
 from collections.abc import Sequence
 
 from facility import Settings
-from facmon import bench_ingest, ingest_cmd, logs, simulate_cmd, stack
+from facmon import (
+    bench_detect,
+    bench_ingest,
+    bench_throughput,
+    ingest_cmd,
+    logs,
+    simulate_cmd,
+    stack,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="bench", required=True
     )
     bench_ingest.add_arguments(bench.add_parser("ingest", help="ingest throughput and latency"))
+    bench_throughput.add_arguments(
+        bench.add_parser("throughput", help="readings scored per second, streaming path")
+    )
+    bench_detect.add_arguments(
+        bench.add_parser("detect", help="alerts against a simulated fleet's labelled faults")
+    )
     return parser
 
 

@@ -60,12 +60,16 @@ class RobustBaseline:
 
     def score_many(self, slots: _IntArray, values: FloatArray) -> FloatArray:
         """Robust z-score of each value against its series; 0 for unlearned series and NaN."""
+        return np.abs(self.deviation_many(slots, values))
+
+    def deviation_many(self, slots: _IntArray, values: FloatArray) -> FloatArray:
+        """Signed robust z-scores (positive above the location): for faults with a direction."""
         self._ensure(int(slots.max(initial=-1)) + 1)
         location, scale = self.location_[slots], self.scale_[slots]
         spread = np.maximum(_MEAN_DEVIATION_TO_SD * scale, self.floor)
-        scores = np.abs(values - location) / spread
+        deviations = (values - location) / spread
         ready = self.seen_[slots] >= self.warmup
-        return np.where(ready & np.isfinite(scores), scores, 0.0)
+        return np.where(ready & np.isfinite(deviations), deviations, 0.0)
 
     def learn_many(self, slots: _IntArray, values: FloatArray) -> None:
         """Fold values into their series; NaN and anomalous values are skipped.

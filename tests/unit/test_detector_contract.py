@@ -13,12 +13,17 @@ import numpy as np
 import pytest
 
 from analytics.detectors import BatchDetector, StreamingDetector
+from analytics.detectors.multivariate import MewmaShiftDetector
+from analytics.detectors.residual import LinearResidual
 from analytics.detectors.robust import RobustBaseline
 
 STREAMING: dict[str, Callable[[], StreamingDetector]] = {
     "robust_baseline": RobustBaseline,
+    "linear_residual": lambda: LinearResidual(warmup=50),
 }
-BATCH: dict[str, Callable[[], BatchDetector]] = {}
+BATCH: dict[str, Callable[[], BatchDetector]] = {
+    "mewma_shift": MewmaShiftDetector,
+}
 
 
 def healthy_stream(n: int = 600, seed: int = 0) -> np.ndarray:
