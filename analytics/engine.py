@@ -84,6 +84,32 @@ class Engine:
             return self.tracker.observe(condition_for_status(record))
         return []
 
+    def refit(self, source: DeviceRef, history: Iterable[Reading]) -> int:
+        """Forget what was learned for one device and learn it again from `history`.
+
+        The scheduler calls this with the device's recent readings, alert periods left out, so
+        the baselines follow a machine's healthy changes (a new season, a repair) without ever
+        learning a fault. Returns the number of readings learned.
+        """
+        for (device, _), state in self._states.items():
+            if device == source:
+                self.baseline.forget(state.slot)
+                state.model, state.active = None, False
+                state.recent.clear()
+        learned = 0
+        for reading in history:
+            for name, value in features_of(source.kind, reading.metrics).items():
+                state = self._state(source, name)
+                self.baseline.learn_many(np.array([state.slot]), np.array([value]))
+            for residual in RESIDUALS.get(source.kind, ()):
+                row = residual.row(reading.metrics)
+                if row is not None:
+                    state = self._state(source, residual.name, residual, 3 * self.settings.window)
+                    state.model = state.model or LinearResidual(warmup=self.settings.warmup)
+                    state.model.learn_one(np.array(row))
+            learned += 1
+        return learned
+
     def tick(self, now_ms: int) -> list[AlertChange]:
         """Periodic checks that no reading triggers: devices gone silent."""
         return self.tracker.observe_all(self.silence.check(now_ms))

@@ -8,8 +8,10 @@ from collections.abc import Sequence
 
 from facility import Settings
 from facmon import (
+    analytics_cmd,
     bench_detect,
     bench_ingest,
+    bench_latency,
     bench_throughput,
     ingest_cmd,
     logs,
@@ -31,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_cmd.add_arguments(ingest)
     ingest.set_defaults(handler=ingest_cmd.run)
 
+    analytics_cmd.add_arguments(
+        commands.add_parser("analytics", help="anomaly detection and forecasts on live telemetry")
+    )
+
     simulate_cmd.add_arguments(
         commands.add_parser("simulate", help="a simulated building publishing telemetry over MQTT")
     )
@@ -39,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="bench", required=True
     )
     bench_ingest.add_arguments(bench.add_parser("ingest", help="ingest throughput and latency"))
+    bench_latency.add_arguments(
+        bench.add_parser("latency", help="publish-to-alert latency of the analytics service")
+    )
     bench_throughput.add_arguments(
         bench.add_parser("throughput", help="readings scored per second, streaming path")
     )

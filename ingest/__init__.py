@@ -5,11 +5,12 @@ from ingest.deadletters import DeadLetter, DeadLetterStore
 from ingest.influx import InfluxClient, InfluxRejected, InfluxUnavailable
 from ingest.lineprotocol import encode_lines, encode_record
 from ingest.metrics import IngestMetrics
-from ingest.mqtt import SessionOptions
-from ingest.pipeline import BatchLimits
+from ingest.mqtt import MqttSubscriber, SessionOptions
+from ingest.pipeline import AckToken, BatchLimits
 from ingest.service import IngestOptions, IngestService
 
 __all__ = [
+    "AckToken",
     "BatchLimits",
     "DeadLetter",
     "DeadLetterStore",
@@ -21,6 +22,7 @@ __all__ = [
     "IngestMetrics",
     "IngestOptions",
     "IngestService",
+    "MqttSubscriber",
     "Reason",
     "Rejection",
     "SessionOptions",

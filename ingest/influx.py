@@ -55,10 +55,14 @@ class InfluxClient:
             raise InfluxUnavailable(message)
         raise InfluxRejected(message)
 
-    def query(self, influxql: str) -> list[dict[str, Any]]:
-        """Run InfluxQL and return the series of the first statement (empty if none)."""
+    def query(self, influxql: str, epoch: str | None = None) -> list[dict[str, Any]]:
+        """Run InfluxQL and return the series of the first statement (empty if none).
+
+        With `epoch` ("ms", "s"...) times come back as numbers in that unit, not RFC 3339 text.
+        """
+        params = {"db": self.database, "q": influxql, **({"epoch": epoch} if epoch else {})}
         try:
-            response = self._http.post("/query", params={"db": self.database, "q": influxql})
+            response = self._http.post("/query", params=params)
         except httpx.HTTPError as error:
             raise InfluxUnavailable(f"{type(error).__name__}: {error}") from error
         if response.status_code >= 400:

@@ -95,6 +95,11 @@ class RobustBaseline:
         self.scale_[slots] = scale + rate * (deviation - scale)
         self.seen_[slots] = seen + 1
 
+    def forget(self, slot: int) -> None:
+        """Start one series over, as if nothing had been learned (for a refit from history)."""
+        self._ensure(slot + 1)
+        self.location_[slot] = self.scale_[slot] = self.seen_[slot] = 0.0
+
     # The single-series contract: slot 0, one value (or a vector of metrics as slots 0..k-1).
     def score_one(self, x: Observation) -> float:
         values = np.atleast_1d(np.asarray(x, dtype=np.float64))

@@ -78,3 +78,18 @@ def test_offline_devices_raise_after_the_minimum_duration() -> None:
     assert engine.on_record(StatusChange(PUMP, 0, online=False)) == []
     (change,) = engine.on_record(StatusChange(PUMP, 11 * MIN, online=False))
     assert change.alert.signature == "offline"
+
+
+def test_a_refit_from_history_replaces_what_was_learned() -> None:
+    rng = random.Random(4)
+    engine = Engine(SETTINGS)
+    engine.on_records([pump_reading(m, 2.0, rng) for m in range(300)])
+    # The pump was overhauled: it now runs smoother. History since then, without alerts:
+    learned = engine.refit(PUMP, [pump_reading(m, 1.0, rng) for m in range(300, 600)])
+    assert learned == 300
+    state = engine._states[(PUMP, "vibration_running")]
+    assert abs(engine.baseline.location_[state.slot] - 1.0) < 0.05
+    # ...so the old normal now stands out, and the new normal does not.
+    assert raised(engine, [pump_reading(m, 1.0, rng) for m in range(600, 700)]) == []
+    later = raised(engine, [pump_reading(m, 2.0, rng) for m in range(700, 760)])
+    assert [signature for signature, _ in later] == ["vibration_running:high"]

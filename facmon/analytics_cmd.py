@@ -1,0 +1,167 @@
+"""`facmon analytics`: the streaming engine on live MQTT telemetry, with its scheduled jobs.
+
+Wiring only: messages come from the broker through ingest's subscriber and codec (the same
+contract, the same refusals), go through analytics.Engine, and the alert changes go to the sink:
+a JSON Lines file under FACMON_STATE_DIR/analytics/ and the log, until maintenance/ plugs in its
+work-order sink. APScheduler runs the periodic jobs: silence checks, forecasts from InfluxDB
+history, and refits of every device's baselines from its healthy history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from analytics.alerts import Alert, AlertChange, AlertSink, ChangeKind
+from analytics.engine import Engine
+from analytics.history import HistorySource, forecasts_for, healthy_history
+from facility import DeviceRef, Settings
+from facmon.influx_history import InfluxHistory
+from facmon.ingest_cmd import stop_on_signals
+from ingest import AckToken, InfluxClient, MqttSubscriber, SessionOptions, decode_message
+
+log = logging.getLogger("facmon.analytics")
+
+__all__ = ["AnalyticsService", "JsonLinesSink", "add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--client-id", default="facmon-analytics", help="stable MQTT client id")
+    parser.add_argument("--topic", default="facmon/#", help="MQTT topic filter")
+    parser.add_argument("--tick", type=float, default=30.0, help="seconds between silence checks")
+    parser.add_argument("--forecast-every", type=float, default=3600.0, help="seconds")
+    parser.add_argument("--refit-every", type=float, default=86_400.0, help="seconds")
+    parser.set_defaults(handler=run)
+
+
+class JsonLinesSink:
+    """Alert changes appended to a file (one JSON object a line) and logged."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def handle(self, change: AlertChange) -> None:
+        record = {"change": change.kind.value, "received_ms": int(time.time() * 1000)}
+        record.update(alert_fields(change.alert))
+        with self._lock:
+            self._file.write(json.dumps(record) + "\n")
+            self._file.flush()
+        log.info(f"alert {change.kind.value}: {change.alert.summary}")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def alert_fields(alert: Alert) -> dict[str, Any]:
+    fields = asdict(alert)
+    fields["source"] = {**asdict(alert.source), "kind": str(alert.source.kind)}
+    fields["severity"] = str(alert.severity)
+    return fields
+
+
+class AnalyticsService:
+    """The engine behind an MQTT subscription, one lock around it, and its scheduled jobs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: SessionOptions,
+        sink: AlertSink,
+        history: HistorySource | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = Engine()
+        self.sink = sink
+        self.history = history
+        self.clock = clock
+        self.forecasts: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._past_alerts: list[Alert] = []
+        self.subscriber = MqttSubscriber(
+            settings.mqtt_url,
+            session,
+            self._on_message,
+            settings.mqtt_username,
+            settings.mqtt_password,
+        )
+
+    def _on_message(self, topic: str, payload: bytes, token: AckToken) -> None:
+        decoded = decode_message(topic, payload, int(self.clock() * 1000))
+        with self._lock:
+            changes = self.engine.on_records(decoded.records)
+        self._deliver(changes)
+        self.subscriber.ack(token)
+
+    def _deliver(self, changes: list[AlertChange]) -> None:
+        for change in changes:
+            if change.kind is ChangeKind.CLEARED:
+                self._past_alerts.append(change.alert)
+            self.sink.handle(change)
+
+    def tick(self) -> None:
+        with self._lock:
+            changes = self.engine.tick(int(self.clock() * 1000))
+        self._deliver(changes)
+
+    def devices(self) -> list[DeviceRef]:
+        with self._lock:
+            return list(self.engine.silence.last_seen_)
+
+    def refresh_forecasts(self) -> None:
+        """Forecasts for every device seen, from InfluxDB history (skipped when it is down)."""
+        if self.history is None:
+            return
+        now_ms = int(self.clock() * 1000)
+        found = {d.device: forecasts_for(self.history, d, now_ms) for d in self.devices()}
+        self.forecasts = found
+
+    def refit(self) -> None:
+        """Relearn each device from its last week, leaving out the periods of its alerts."""
+        if self.history is None:
+            return
+        now_ms = int(self.clock() * 1000)
+        with self._lock:
+            alerts = [*self._past_alerts, *self.engine.tracker.open_alerts]
+        for device in self.devices():
+            readings = healthy_history(self.history, device, now_ms, alerts)
+            with self._lock:
+                learned = self.engine.refit(device, readings)
+            log.info(f"refit {device.device} from {learned} healthy readings")
+
+    def run(self, stop: threading.Event, args: argparse.Namespace) -> None:
+        scheduler = BackgroundScheduler()
+        scheduler.add_job(self.tick, "interval", seconds=args.tick)
+        scheduler.add_job(self.refresh_forecasts, "interval", seconds=args.forecast_every)
+        scheduler.add_job(self.refit, "interval", seconds=args.refit_every)
+        scheduler.start()
+        self.subscriber.start()
+        log.info("analytics running", extra={"subscription": self.subscriber.options.subscription})
+        stop.wait()
+        self.subscriber.stop()
+        scheduler.shutdown(wait=False)
+        log.info("analytics stopped")
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    sink = JsonLinesSink(Path(settings.state_dir) / "analytics" / "alerts.jsonl")
+    influx = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
+    session = SessionOptions(client_id=args.client_id, topic_filter=args.topic)
+    service = AnalyticsService(settings, session, sink, history=InfluxHistory(influx))
+    try:
+        service.run(stop_on_signals(), args)
+    finally:
+        influx.close()
+        sink.close()
+    return 0

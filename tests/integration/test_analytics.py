@@ -1,0 +1,100 @@
+"""`facmon analytics` on a real broker: a fire alarm and worn bearings become alerts."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from facmon.localstack import Influxd, Mosquitto
+from tests.integration.harness import Device, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+class AnalyticsProcess:
+    """The analytics service as a child process, its alerts read back from its sink file."""
+
+    def __init__(self, broker: Mosquitto, influx: Influxd, database: str, state: Path, site: str):
+        env = {
+            **os.environ,
+            "FACMON_MQTT_URL": broker.url,
+            "FACMON_INFLUX_URL": influx.url,
+            "FACMON_INFLUX_DB": database,
+            "FACMON_STATE_DIR": str(state),
+        }
+        command = [sys.executable, "-m", "facmon.cli", "analytics", "--topic", f"facmon/{site}/#",
+                   "--client-id", f"analytics-{site}", "--tick", "1"]  # fmt: skip
+        self.sink = state / "analytics" / "alerts.jsonl"
+        self.log = (state / "analytics.log").open("wb")
+        self.process = subprocess.Popen(command, env=env, stderr=self.log)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        if not self.sink.exists():
+            return []
+        return [json.loads(line) for line in self.sink.read_text().splitlines() if line]
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=20)
+        self.log.close()
+        return code
+
+
+@pytest.fixture
+def analytics(
+    mosquitto: Mosquitto, influxd: Influxd, influx_db: str, tmp_path: Path, site: str
+) -> Iterator[AnalyticsProcess]:
+    process = AnalyticsProcess(mosquitto, influxd, influx_db, tmp_path, site)
+    yield process
+    if process.process.poll() is None:
+        process.process.kill()
+
+
+def raised(process: AnalyticsProcess, signature: str) -> list[dict[str, Any]]:
+    return [a for a in process.alerts() if a["change"] == "raised" and a["signature"] == signature]
+
+
+def test_a_fire_alarm_becomes_a_critical_alert_and_worn_bearings_a_warning(
+    analytics: AnalyticsProcess, device: Device, site: str
+) -> None:
+    topic = f"facmon/{site}/fire_panel/fp-1/event"
+    deadline = time.monotonic() + 30
+    # Until the service has subscribed, messages are not kept for it: repeat the alarm (repeats
+    # of an open alert only update it) until it is seen.
+    while not raised(analytics, "fire_alarm") and time.monotonic() < deadline:
+        alarm = {"ts": int(time.time() * 1000), "type": "fire_alarm", "zone": "B2 lobby"}
+        device.publish(topic, json.dumps(alarm))
+        time.sleep(0.5)
+    (fire,) = raised(analytics, "fire_alarm")
+    assert fire["severity"] == "critical" and "zone: B2 lobby" in fire["evidence"][0]
+
+    rng = random.Random(7)
+    start = int(time.time() * 1000) - 240 * 60_000
+    readings = []
+    for minute in range(200):  # a reading a minute: 150 healthy, then a bearing wearing out
+        vibration = 2.0 if minute < 150 else 2.0 + 0.15 * (minute - 150)
+        metrics = {
+            "running": True,
+            "vibration_mm_s": round(vibration + rng.gauss(0, 0.1), 2),
+            "motor_current_a": round(40 + rng.gauss(0, 0.3), 1),
+            "flow_m3_h": 120.0,
+        }
+        body = {"ts": start + minute * 60_000, "metrics": metrics}
+        readings.append((f"facmon/{site}/pump/p-1/telemetry", json.dumps(body)))
+    device.publish_many(readings)
+    wait_for(lambda: bool(raised(analytics, "vibration_running:high")), 20, "a vibration alert")
+    (worn,) = raised(analytics, "vibration_running:high")
+    assert worn["source"]["device"] == "p-1" and worn["severity"] in ("warning", "major")
+    assert start + 150 * 60_000 <= worn["started_ms"] <= start + 190 * 60_000
+    assert "vibration while running" in worn["evidence"][0]
+    assert analytics.stop() == 0
