@@ -19,7 +19,15 @@ import numpy as np
 from analytics.alerts import AlertChange, AlertPolicy, AlertTracker, Condition, Severity
 from analytics.detectors.residual import LinearResidual
 from analytics.detectors.robust import RobustBaseline
-from analytics.features import EVENT_FEATURES, FEATURES, RESIDUALS, Feature, Residual, features_of
+from analytics.features import (
+    EVENT_FEATURES,
+    FEATURES,
+    LOOK_AT,
+    RESIDUALS,
+    Feature,
+    Residual,
+    features_of,
+)
 from analytics.rules import SilenceWatch, condition_for_event, condition_for_status
 from facility import DeviceRef, Event, Reading, Record, StatusChange
 
@@ -198,8 +206,14 @@ class Engine:
             active=state.active,
             severity=severity,
             score=level,
-            evidence=(self._in_words(state, value, level),) if state.active else (),
+            evidence=self._evidence(state, value, level) if state.active else (),
         )
+
+    def _evidence(self, state: _FeatureState, value: float, level: float) -> tuple[str, ...]:
+        """What is wrong, in words, and where to look."""
+        where = LOOK_AT.get(state.feature.name)
+        found = self._in_words(state, value, level)
+        return (found, f"look at: {where}") if where else (found,)
 
     def _in_words(self, state: _FeatureState, value: float, level: float) -> str:
         """'vibration while running 2.8× its normal level (6.1 vs 2.2), 9.5 SD above'."""

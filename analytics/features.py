@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 from facility import EquipmentKind
 
-__all__ = ["EVENT_FEATURES", "FEATURES", "RESIDUALS", "Feature", "Residual", "features_of"]
+__all__ = [
+    "EVENT_FEATURES",
+    "FEATURES",
+    "LOOK_AT",
+    "RESIDUALS",
+    "Feature",
+    "Residual",
+    "features_of",
+]
 
 Metrics = Mapping[str, float]
 
@@ -139,6 +147,26 @@ RESIDUALS: dict[EquipmentKind, tuple[Residual, ...]] = {
                  "flow for the current and head"),
     ),
 }  # fmt: skip
+
+# Where a crew should look when a feature goes wrong: the parts that cause it.
+LOOK_AT: dict[str, str] = {
+    "vibration_running": "drive-end bearing, coupling alignment, impeller balance",
+    "flow_per_amp": "mechanical seal, impeller wear, a leak or bypass after the pump",
+    "flow_for_power": "mechanical seal (water lost before the meter), impeller wear",
+    "suction_pressure": "inlet strainer, suction valve, break tank level (cavitation)",
+    "head": "impeller (clogged or worn), suction side",
+    "motor_temp_per_amp": "motor cooling: fan, fan cowl, ventilation; winding insulation",
+    "door_close_time": "door operator: hanger rollers, belt, sill track",
+    "door_current": "door operator motor and belt, sill obstruction",
+    "vibration_moving": "hoist machine bearings, guide shoes and rails",
+    "leveling_error": "brake adjustment, rope stretch, levelling vane and sensor",
+    "detector_drift": "the smoke detector due for cleaning (see the panel's detector list)",
+    "battery_float": "standby batteries and charger",
+    "charger_current": "standby batteries: a failing cell draws charging current",
+    "battery_under_load": "standby batteries: replace them if the voltage under load keeps falling",
+    "open_time": "gate hinges or track, gearbox, obstruction",
+    "gate_current": "gate hinges or track lubrication, gearbox",
+}
 
 # Health values that devices report in events rather than readings: (event type, attribute).
 EVENT_FEATURES: dict[tuple[str, str], Feature] = {

@@ -57,6 +57,7 @@ def test_rising_vibration_raises_one_alert_that_says_what_and_how_much() -> None
     (alert,) = engine.tracker.open_alerts
     assert "vibration while running" in alert.evidence[0]
     assert "× its normal level" in alert.evidence[0] and "SD above" in alert.evidence[0]
+    assert alert.evidence[1].startswith("look at: drive-end bearing")
 
 
 def test_a_fire_alarm_is_critical_at_once_and_silence_is_noticed() -> None:
