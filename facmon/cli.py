@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from facility import Settings
 from facmon import (
     analytics_cmd,
+    bench_anomaly,
     bench_detect,
     bench_ingest,
     bench_latency,
@@ -45,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="bench", required=True
     )
     bench_ingest.add_arguments(bench.add_parser("ingest", help="ingest throughput and latency"))
+    bench_anomaly.add_arguments(
+        bench.add_parser("anomaly", help="detectors on the SKAB and NAB labelled benchmarks")
+    )
     bench_latency.add_arguments(
         bench.add_parser("latency", help="publish-to-alert latency of the analytics service")
     )

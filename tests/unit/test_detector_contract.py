@@ -16,10 +16,12 @@ from analytics.detectors import BatchDetector, StreamingDetector
 from analytics.detectors.multivariate import MewmaShiftDetector
 from analytics.detectors.residual import LinearResidual
 from analytics.detectors.robust import RobustBaseline
+from analytics.detectors.streaming import NoveltyDetector
 
 STREAMING: dict[str, Callable[[], StreamingDetector]] = {
     "robust_baseline": RobustBaseline,
     "linear_residual": lambda: LinearResidual(warmup=50),
+    "novelty": NoveltyDetector,
 }
 BATCH: dict[str, Callable[[], BatchDetector]] = {
     "mewma_shift": MewmaShiftDetector,
