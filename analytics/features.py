@@ -93,9 +93,16 @@ def _head(m: Metrics) -> float | None:
 
 
 def _derived(m: Metrics, name: str) -> float | None:
-    """A metric, the pump head, or a metric squared (`motor_current_a^2`)."""
+    """A metric, the pump head, a lift's load signed by its direction (the imbalance against
+    the counterweight the motor works with), or a metric squared (`motor_current_a^2`)."""
     if name == "head":
         return _head(m)
+    if name == "load_with_direction":
+        load, speed = m.get("load_kg"), m.get("speed_m_s")
+        return None if load is None or not speed else load * (1.0 if speed > 0 else -1.0)
+    if name == "direction":
+        speed = m.get("speed_m_s")
+        return None if not speed else (1.0 if speed > 0 else -1.0)
     if name.endswith("^2"):
         value = m.get(name[:-2])
         return None if value is None else value * value
@@ -146,6 +153,12 @@ RESIDUALS: dict[EquipmentKind, tuple[Residual, ...]] = {
                  ("motor_current_a", "motor_current_a^2", "head"), "running",
                  "flow for the current and head"),
     ),
+    EquipmentKind.ELEVATOR: (
+        # Hoist current follows the car-counterweight imbalance in the direction of travel.
+        Residual("hoist_current_for_load", "motor_current_a",
+                 ("load_with_direction", "direction"), "speed_m_s",
+                 "hoist current for the load and direction", rises_when_failing=True),
+    ),
 }  # fmt: skip
 
 # Where a crew should look when a feature goes wrong: the parts that cause it.
@@ -164,6 +177,7 @@ LOOK_AT: dict[str, str] = {
     "battery_float": "standby batteries and charger",
     "charger_current": "standby batteries: a failing cell draws charging current",
     "battery_under_load": "standby batteries: replace them if the voltage under load keeps falling",
+    "hoist_current_for_load": "hoist brake (dragging), machine bearings, rope and sheave",
     "open_time": "gate hinges or track, gearbox, obstruction",
     "gate_current": "gate hinges or track lubrication, gearbox",
 }

@@ -94,3 +94,24 @@ def test_a_refit_from_history_replaces_what_was_learned() -> None:
     assert raised(engine, [pump_reading(m, 1.0, rng) for m in range(600, 700)]) == []
     later = raised(engine, [pump_reading(m, 2.0, rng) for m in range(700, 760)])
     assert [signature for signature, _ in later] == ["vibration_running:high"]
+
+
+LIFT = DeviceRef("s", EquipmentKind.ELEVATOR, "lift-01")
+
+
+def lift_trip(minute: int, rng: random.Random, drag_a: float = 0.0) -> Reading:
+    """A trip whose hoist current follows the imbalance against the counterweight."""
+    load, up = rng.uniform(0, 800), rng.random() < 0.5
+    imbalance = (load - 360) * (1 if up else -1)
+    current = 12 + 0.02 * imbalance + rng.gauss(0, 0.2) + drag_a
+    metrics = {"load_kg": load, "speed_m_s": 1.6 if up else -1.6, "motor_current_a": current}
+    return Reading(LIFT, minute * MIN, metrics)
+
+
+def test_the_residual_model_sees_a_dragging_brake_that_no_single_metric_shows() -> None:
+    rng = random.Random(5)
+    engine = Engine(SETTINGS)
+    healthy = [lift_trip(m, rng) for m in range(400)]
+    assert raised(engine, healthy) == []  # current swings 4-20 A with the load: all normal
+    dragging = raised(engine, [lift_trip(m, rng, drag_a=1.5) for m in range(400, 480)])
+    assert [signature for signature, _ in dragging] == ["hoist_current_for_load:high"]
