@@ -1,0 +1,188 @@
+"""The FastAPI application: work orders, alerts and keys under /api/v1, errors as JSON.
+
+Routes are thin: they check the caller's role, call the work-order desk or the store, and
+translate domain errors into HTTP ones (409 for a refused transition or a lost race, 404 for a
+missing record). Every route states the roles it admits (see api/auth.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from maintenance.sla import SlaState, choose_policy, sla_status
+
+from api.auth import ApiError, Caller, require
+from api.schemas import (
+    ActionBody,
+    AlertOut,
+    AssignBody,
+    CommentBody,
+    CommentOut,
+    DismissBody,
+    WorkOrderCreate,
+    WorkOrderDetail,
+    WorkOrderOut,
+    alert_out,
+    order_detail,
+    order_out,
+)
+from maintenance.desk import Desk
+from maintenance.domain import Action, InvalidTransition, Priority, Status, WorkOrder
+from maintenance.store import (
+    AlertRecord,
+    AlertState,
+    NotFound,
+    Role,
+    Store,
+    VersionConflict,
+    WorkOrderQuery,
+)
+
+__all__ = ["create_app"]
+
+READERS = (Role.VIEWER, Role.CREW, Role.MANAGER)
+WORKERS = (Role.CREW, Role.MANAGER)
+PLANNERS = (Role.MANAGER,)
+
+# Callers admitted by role (admin is admitted everywhere).
+Reader = Annotated[Caller, Depends(require(*READERS))]
+Worker = Annotated[Caller, Depends(require(*WORKERS))]
+AlertReader = Annotated[Caller, Depends(require(*READERS, Role.INTEGRATOR))]
+
+
+def create_app(store: Store, desk: Desk) -> FastAPI:
+    """The application over a store and a desk (both passed in, so tests choose them)."""
+    app = FastAPI(title="facmon", version="0.1.0", description=__doc__)
+    app.state.store = store
+    app.state.desk = desk
+    _errors(app)
+    router = APIRouter(prefix="/api/v1")
+    _work_order_routes(router, desk, store)
+    _alert_routes(router, store)
+    app.include_router(router)
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    """Every error is {"error": {"code", "message"}} with a message a person can act on."""
+
+    def reply(status_code: int, code: str, message: str) -> JSONResponse:
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status_code)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        return reply(error.status, error.code, error.message)
+
+    @app.exception_handler(InvalidTransition)
+    async def invalid(_: Request, error: InvalidTransition) -> JSONResponse:
+        return reply(409, "invalid_transition", str(error))
+
+    @app.exception_handler(VersionConflict)
+    async def conflict(_: Request, error: VersionConflict) -> JSONResponse:
+        return reply(409, "version_conflict", f"{error}; reload it and try again")
+
+    @app.exception_handler(NotFound)
+    async def missing(_: Request, error: NotFound) -> JSONResponse:
+        return reply(404, "not_found", str(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_: Request, error: RequestValidationError) -> JSONResponse:
+        where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        return reply(422, "invalid_request", where)
+
+
+def _work_order_routes(router: APIRouter, desk: Desk, store: Store) -> None:
+    @router.post("/work-orders", status_code=status.HTTP_201_CREATED, response_model=WorkOrderOut)
+    def open_work_order(body: WorkOrderCreate, caller: Worker) -> WorkOrderOut:
+        """Open a work order by hand. Roles: crew, manager, admin."""
+        details = {"site": body.site, "device": body.device, "kind": body.kind}
+        order = desk.open(body.title, body.priority, caller.name, **details,
+                          description=body.description)  # fmt: skip
+        return order_out(order)
+
+    @router.get("/work-orders", response_model=list[WorkOrderOut])
+    def list_work_orders(
+        _: Reader,
+        status: Status | None = None,
+        priority: Priority | None = None,
+        site: str | None = None,
+        device: str | None = None,
+        kind: str | None = None,
+        breached: bool | None = None,
+    ) -> list[WorkOrderOut]:
+        """Work orders, filtered. Roles: viewer, crew, manager, admin."""
+        query = WorkOrderQuery(
+            status=status, priority=priority, site=site, device=device, kind=kind
+        )
+        orders = store.list_orders(query)
+        if breached is not None:
+            orders = [o for o in orders if _is_breached(desk, o) == breached]
+        return [order_out(o) for o in orders]
+
+    @router.get("/work-orders/{order_id}", response_model=WorkOrderDetail)
+    def get_work_order(order_id: int, _: Reader) -> WorkOrderDetail:
+        """One work order, its history and comments. Roles: viewer, crew, manager, admin."""
+        return order_detail(store.get_order(order_id), store.comments(order_id))
+
+    @router.post("/work-orders/{order_id}/actions/{action}", response_model=WorkOrderOut)
+    def act(
+        caller: Worker, order_id: int, action: Action, body: ActionBody | None = None
+    ) -> WorkOrderOut:
+        """acknowledge, start, hold, resume, resolve, close, cancel or reopen. Roles: crew,
+        manager, admin. 409 if the status does not allow it or the version is not current."""
+        body = body or ActionBody()
+        return order_out(desk.act(order_id, action, caller.name, body.version, body.note))
+
+    @router.post("/work-orders/{order_id}/assign", response_model=WorkOrderOut)
+    def assign(order_id: int, body: AssignBody, caller: Worker) -> WorkOrderOut:
+        """Assign to a technician or crew. Roles: crew, manager, admin."""
+        return order_out(desk.assign(order_id, body.assignee, caller.name, body.version))
+
+    @router.post("/work-orders/{order_id}/comments", status_code=201, response_model=CommentOut)
+    def comment(order_id: int, body: CommentBody, caller: Worker) -> CommentOut:
+        """Add a comment. Roles: crew, manager, admin."""
+        note = desk.comment(order_id, caller.name, body.text)
+        return CommentOut(id=note.id or 0, author=note.author, text=note.text, at=note.at)
+
+
+def _is_breached(desk: Desk, order: WorkOrder) -> bool:
+    policy = choose_policy(desk.policies(), order.priority, order.kind)
+    if policy is None:
+        return False
+    report = sla_status(order, policy, desk.clock())
+    return SlaState.BREACHED in (report.response.state, report.resolution.state)
+
+
+def _alert_routes(router: APIRouter, store: Store) -> None:
+    @router.get("/alerts", response_model=list[AlertOut])
+    def list_alerts(
+        _: AlertReader, state: AlertState | None = None, site: str | None = None
+    ) -> list[AlertOut]:
+        """Alerts, newest first. Roles: viewer, crew, manager, integrator, admin."""
+        return [alert_out(a) for a in store.list_alerts(state, site)]
+
+    @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
+    def acknowledge(alert_id: int, caller: Worker) -> AlertOut:
+        """A person has seen it and confirms it is real. Roles: crew, manager, admin."""
+        return alert_out(_set_state(store, alert_id, AlertState.ACKNOWLEDGED, None))
+
+    @router.post("/alerts/{alert_id}/dismiss", response_model=AlertOut)
+    def dismiss(alert_id: int, body: DismissBody, caller: Worker) -> AlertOut:
+        """Not a real problem (the reason is kept for tuning). Roles: crew, manager, admin."""
+        return alert_out(_set_state(store, alert_id, AlertState.DISMISSED, body.reason))
+
+
+def _set_state(store: Store, alert_id: int, state: AlertState, reason: str | None) -> AlertRecord:
+    alert = store.get_alert(alert_id)
+    if (
+        alert.state in (AlertState.DISMISSED, AlertState.CLEARED)
+        and state is AlertState.ACKNOWLEDGED
+    ):
+        raise ApiError(
+            409, "invalid_transition", f"alert {alert_id} is already {alert.state.value}"
+        )
+    return store.update_alert(replace(alert, state=state, dismissed_reason=reason))

@@ -1,0 +1,196 @@
+"""The work-order desk: people's actions and analytics' alerts turned into tracked work.
+
+- People open work orders by hand (a resident's complaint, an inspection finding) and move them
+  through their lifecycle; every change checks the version the person saw, so two people acting
+  at once cannot overwrite each other.
+- Alerts open work orders by themselves: one open order per device and fault signature, and a
+  repeat of the alert adds its evidence to that order instead of opening another.
+- While a device has work in progress (a fire-alarm test, a repair), its alerts are expected:
+  kept and marked, but they open no new work.
+- An order opened by an alert closes as fixed only once telemetry shows the condition clear for
+  long enough; if it comes back within the repeat window, the order reopens as a repeat failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from maintenance.domain import Action, Priority, Status, WorkOrder, apply_action
+from maintenance.sla import SlaPolicy, choose_policy, due_times
+from maintenance.store import AlertRecord, AlertState, Comment, Store, WorkOrderQuery
+
+__all__ = ["AlertNotice", "Desk", "DeskSettings", "priority_for"]
+
+TELEMETRY = "telemetry"  # the actor name for changes the data made
+
+
+@dataclass(frozen=True)
+class DeskSettings:
+    verify_clear: timedelta = timedelta(minutes=30)  # clear this long before a fix is verified
+    repeat_window: timedelta = timedelta(days=7)  # a recurrence within it is a repeat failure
+
+
+@dataclass(frozen=True)
+class AlertNotice:
+    """An alert change as maintenance hears it (analytics' AlertChange, translated by wiring)."""
+
+    change: str  # raised | updated | cleared
+    site: str
+    kind: str
+    device: str
+    signature: str
+    severity: str  # critical | major | warning | info
+    at: datetime
+    evidence: tuple[str, ...] = ()
+    score: float = 0.0
+
+
+_LIFE_SAFETY = ("fire_alarm", "entrapment")
+_BY_SEVERITY = {"critical": Priority.P1, "major": Priority.P2, "warning": Priority.P3}
+
+
+def priority_for(notice: AlertNotice) -> Priority:
+    """P1 for life safety, then by severity."""
+    if notice.signature.split(":")[0] in _LIFE_SAFETY:
+        return Priority.P1
+    return _BY_SEVERITY.get(notice.severity, Priority.P4)
+
+
+class Desk:
+    """Work orders on top of a Store; the clock and SLA policies are passed in."""
+
+    def __init__(
+        self,
+        store: Store,
+        policies: Callable[[], Sequence[SlaPolicy]],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        settings: DeskSettings = DeskSettings(),
+    ) -> None:
+        self.store = store
+        self.policies = policies
+        self.clock = clock
+        self.settings = settings
+
+    # --- people ---------------------------------------------------------------------------
+
+    def open(self, title: str, priority: Priority, actor: str, **details: str | None) -> WorkOrder:
+        """A new work order, its SLA due times computed now."""
+        now = self.clock()
+        order = WorkOrder(None, title, priority, Status.OPEN, now, **details)  # type: ignore[arg-type]
+        policy = choose_policy(self.policies(), priority, order.kind)
+        if policy is not None:
+            response_due, resolve_due = due_times(policy, now)
+            order = replace(order, response_due=response_due, resolve_due=resolve_due)
+        opened = self.store.add_order(order)
+        return opened
+
+    def act(
+        self, order_id: int, action: Action, actor: str, version: int | None = None, note: str = ""
+    ) -> WorkOrder:
+        """Apply a lifecycle action; InvalidTransition or VersionConflict change nothing."""
+        order = self.store.get_order(order_id)
+        expected = order.version if version is None else version
+        changed = apply_action(order, action, actor, self.clock(), note)
+        return self.store.update_order(changed, expected_version=expected)
+
+    def assign(
+        self, order_id: int, assignee: str, actor: str, version: int | None = None
+    ) -> WorkOrder:
+        order = self.store.get_order(order_id)
+        expected = order.version if version is None else version
+        changed = replace(order, assignee=assignee, version=order.version + 1)
+        return self.store.update_order(changed, expected_version=expected)
+
+    def comment(self, order_id: int, author: str, text: str) -> Comment:
+        self.store.get_order(order_id)  # NotFound for a missing order
+        return self.store.add_comment(Comment(None, order_id, author, text, self.clock()))
+
+    # --- alerts ---------------------------------------------------------------------------
+
+    def handle(self, notice: AlertNotice) -> AlertRecord:
+        """Record an alert change and open, update or verify the work it concerns."""
+        if notice.change == "cleared":
+            return self._cleared(notice)
+        existing = self.store.open_alert_for(notice.site, notice.device, notice.signature)
+        if existing is not None:
+            return self._repeat(existing, notice)
+        alert = self.store.add_alert(self._record(notice))
+        if self._under_maintenance(notice):
+            return self.store.update_alert(replace(alert, expected=True))
+        order = self._order_for(notice)
+        return self.store.update_alert(replace(alert, work_order_id=order.id))
+
+    def _record(self, notice: AlertNotice) -> AlertRecord:
+        return AlertRecord(
+            None, notice.site, notice.kind, notice.device, notice.signature, notice.severity,
+            notice.at, notice.at, score=notice.score, evidence=notice.evidence,
+        )  # fmt: skip
+
+    def _repeat(self, alert: AlertRecord, notice: AlertNotice) -> AlertRecord:
+        """The alert goes on: refresh it and add its evidence to its work order."""
+        updated = replace(alert, updated_at=notice.at, score=max(alert.score, notice.score),
+                          evidence=notice.evidence or alert.evidence)  # fmt: skip
+        if alert.work_order_id is not None and notice.evidence:
+            text = "alert repeated: " + "; ".join(notice.evidence)
+            self.store.add_comment(Comment(None, alert.work_order_id, TELEMETRY, text, notice.at))
+        return self.store.update_alert(updated)
+
+    def _under_maintenance(self, notice: AlertNotice) -> bool:
+        query = WorkOrderQuery(status=Status.IN_PROGRESS, site=notice.site, device=notice.device)
+        return bool(self.store.list_orders(query))
+
+    def _order_for(self, notice: AlertNotice) -> WorkOrder:
+        """The open order for this device and signature, a reopened recent one, or a new one."""
+        current = self.store.open_order_for(notice.site, notice.device, notice.signature)
+        if current is not None:
+            return current
+        recent = self._recently_closed(notice)
+        if recent is not None:
+            note = "repeat failure: the condition came back after the fix"
+            return self.act(recent.id or 0, Action.REOPEN, TELEMETRY, note=note)
+        title = f"{notice.signature} on {notice.device}"
+        description = "\n".join(notice.evidence)
+        return self.open(title, priority_for(notice), TELEMETRY, site=notice.site,
+                         device=notice.device, kind=notice.kind, description=description,
+                         alert_signature=notice.signature)  # fmt: skip
+
+    def _recently_closed(self, notice: AlertNotice) -> WorkOrder | None:
+        query = WorkOrderQuery(status=Status.CLOSED, site=notice.site, device=notice.device)
+        since = notice.at - self.settings.repeat_window
+        matches = [
+            o for o in self.store.list_orders(query)
+            if o.alert_signature == notice.signature and o.closed_at and o.closed_at >= since
+        ]  # fmt: skip
+        return max(matches, key=lambda o: o.closed_at or since, default=None)
+
+    def _cleared(self, notice: AlertNotice) -> AlertRecord:
+        alert = self.store.open_alert_for(notice.site, notice.device, notice.signature)
+        if alert is None:
+            return self._record(notice)  # nothing open: nothing to clear
+        cleared = replace(alert, state=AlertState.CLEARED, cleared_at=notice.at)
+        return self.store.update_alert(cleared)
+
+    def verify_closures(self) -> list[WorkOrder]:
+        """Close resolved alert orders whose condition stayed clear long enough (fixed)."""
+        closed = []
+        now = self.clock()
+        note = f"verified: condition clear for {self.settings.verify_clear}"
+        for order in self.store.list_orders(WorkOrderQuery(status=Status.RESOLVED)):
+            clear_since = self._clear_since(order)
+            if order.id is None or clear_since is None:
+                continue
+            if now - clear_since >= self.settings.verify_clear:
+                closed.append(self.act(order.id, Action.CLOSE, TELEMETRY, note=note))
+        return closed
+
+    def _clear_since(self, order: WorkOrder) -> datetime | None:
+        """When the order's alert condition last cleared, if it is clear now."""
+        if order.site is None or order.device is None or order.alert_signature is None:
+            return None
+        if self.store.open_alert_for(order.site, order.device, order.alert_signature):
+            return None
+        alerts = [a for a in self.store.list_alerts(AlertState.CLEARED, order.site)
+                  if a.device == order.device and a.signature == order.alert_signature]  # fmt: skip
+        return max((a.cleared_at for a in alerts if a.cleared_at), default=None)

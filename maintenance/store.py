@@ -1,0 +1,140 @@
+"""The storage seam of maintenance/: what the work-order logic and the API need from a database.
+
+`Store` is a protocol; maintenance/sql.py implements it with SQLAlchemy (SQLite in WAL mode by
+default, PostgreSQL by URL). Keeping the seam small keeps the rules testable without a database
+and the database code free of rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from maintenance.domain import Priority, Status, WorkOrder
+
+__all__ = [
+    "AlertRecord",
+    "AlertState",
+    "ApiKey",
+    "Comment",
+    "NotFound",
+    "Role",
+    "Store",
+    "VersionConflict",
+    "WorkOrderQuery",
+]
+
+
+class NotFound(LookupError):
+    """No such record."""
+
+
+class VersionConflict(Exception):
+    """Someone changed the record since it was read: reload and try again."""
+
+
+class Role(StrEnum):
+    VIEWER = "viewer"
+    CREW = "crew"
+    MANAGER = "manager"
+    INTEGRATOR = "integrator"
+    ADMIN = "admin"
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    DISMISSED = "dismissed"
+    CLEARED = "cleared"
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """An alert as maintenance keeps it: what analytics raised, and what people did with it."""
+
+    id: int | None
+    site: str
+    kind: str
+    device: str
+    signature: str
+    severity: str
+    started_at: datetime
+    updated_at: datetime
+    state: AlertState = AlertState.OPEN
+    score: float = 0.0
+    evidence: tuple[str, ...] = ()
+    cleared_at: datetime | None = None
+    dismissed_reason: str | None = None
+    work_order_id: int | None = None
+    expected: bool = False  # raised while the device was under maintenance
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int | None
+    work_order_id: int
+    author: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """An API key as stored: only the hash of the secret, never the secret."""
+
+    id: int | None
+    name: str
+    role: Role
+    key_hash: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WorkOrderQuery:
+    """Filters for listing work orders; None means any."""
+
+    status: Status | None = None
+    priority: Priority | None = None
+    site: str | None = None
+    device: str | None = None
+    kind: str | None = None
+    limit: int = 500
+
+
+class Store(Protocol):
+    """Work orders (with history and comments), alerts and API keys, transactionally."""
+
+    def add_order(self, order: WorkOrder) -> WorkOrder: ...
+
+    def get_order(self, order_id: int) -> WorkOrder: ...
+
+    def update_order(self, order: WorkOrder, expected_version: int) -> WorkOrder: ...
+
+    def list_orders(self, query: WorkOrderQuery) -> list[WorkOrder]: ...
+
+    def open_order_for(self, site: str, device: str, signature: str) -> WorkOrder | None: ...
+
+    def add_comment(self, comment: Comment) -> Comment: ...
+
+    def comments(self, order_id: int) -> list[Comment]: ...
+
+    def add_alert(self, alert: AlertRecord) -> AlertRecord: ...
+
+    def update_alert(self, alert: AlertRecord) -> AlertRecord: ...
+
+    def get_alert(self, alert_id: int) -> AlertRecord: ...
+
+    def list_alerts(
+        self, state: AlertState | None = None, site: str | None = None
+    ) -> list[AlertRecord]: ...
+
+    def open_alert_for(self, site: str, device: str, signature: str) -> AlertRecord | None: ...
+
+    def add_key(self, key: ApiKey) -> ApiKey: ...
+
+    def find_key(self, key_hash: str) -> ApiKey | None: ...
+
+    def revoke_key(self, key_id: int, at: datetime) -> None: ...

@@ -1,0 +1,106 @@
+"""An in-memory Store (maintenance/store.py) for unit tests of the desk and the API.
+
+It keeps the protocol's promises that the rules rely on: ids are assigned, a stale version is
+refused with VersionConflict, open_order_for finds only active orders, open_alert_for only
+alerts not cleared or dismissed. The SQL store is tested against a real database separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from maintenance.domain import WorkOrder
+from maintenance.store import (
+    AlertRecord,
+    AlertState,
+    ApiKey,
+    Comment,
+    NotFound,
+    VersionConflict,
+    WorkOrderQuery,
+)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.orders: dict[int, WorkOrder] = {}
+        self.alerts: dict[int, AlertRecord] = {}
+        self.notes: list[Comment] = []
+        self.keys: dict[int, ApiKey] = {}
+
+    def add_order(self, order: WorkOrder) -> WorkOrder:
+        stored = replace(order, id=len(self.orders) + 1)
+        self.orders[stored.id or 0] = stored
+        return stored
+
+    def get_order(self, order_id: int) -> WorkOrder:
+        if order_id not in self.orders:
+            raise NotFound(f"work order {order_id} does not exist")
+        return self.orders[order_id]
+
+    def update_order(self, order: WorkOrder, expected_version: int) -> WorkOrder:
+        current = self.get_order(order.id or 0)
+        if current.version != expected_version:
+            raise VersionConflict(f"work order {order.id} is at version {current.version}")
+        stored = replace(order, version=expected_version + 1)
+        self.orders[order.id or 0] = stored
+        return stored
+
+    def list_orders(self, query: WorkOrderQuery) -> list[WorkOrder]:
+        wanted = {k: v for k, v in vars(query).items() if v is not None and k != "limit"}
+        return [
+            o for o in self.orders.values() if all(getattr(o, k) == v for k, v in wanted.items())
+        ]
+
+    def open_order_for(self, site: str, device: str, signature: str) -> WorkOrder | None:
+        return next(
+            (o for o in self.orders.values() if (o.site, o.device, o.alert_signature)
+             == (site, device, signature) and o.status.is_active),
+            None,
+        )  # fmt: skip
+
+    def add_comment(self, comment: Comment) -> Comment:
+        stored = replace(comment, id=len(self.notes) + 1)
+        self.notes.append(stored)
+        return stored
+
+    def comments(self, order_id: int) -> list[Comment]:
+        return [c for c in self.notes if c.work_order_id == order_id]
+
+    def add_alert(self, alert: AlertRecord) -> AlertRecord:
+        stored = replace(alert, id=len(self.alerts) + 1)
+        self.alerts[stored.id or 0] = stored
+        return stored
+
+    def update_alert(self, alert: AlertRecord) -> AlertRecord:
+        self.get_alert(alert.id or 0)
+        self.alerts[alert.id or 0] = alert
+        return alert
+
+    def get_alert(self, alert_id: int) -> AlertRecord:
+        if alert_id not in self.alerts:
+            raise NotFound(f"alert {alert_id} does not exist")
+        return self.alerts[alert_id]
+
+    def list_alerts(
+        self, state: AlertState | None = None, site: str | None = None
+    ) -> list[AlertRecord]:
+        found = self.alerts.values()
+        return [a for a in found if state in (None, a.state) and site in (None, a.site)]
+
+    def open_alert_for(self, site: str, device: str, signature: str) -> AlertRecord | None:
+        live = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
+        return next((a for a in self.alerts.values() if (a.site, a.device, a.signature)
+                     == (site, device, signature) and a.state in live), None)  # fmt: skip
+
+    def add_key(self, key: ApiKey) -> ApiKey:
+        stored = replace(key, id=len(self.keys) + 1)
+        self.keys[stored.id or 0] = stored
+        return stored
+
+    def find_key(self, key_hash: str) -> ApiKey | None:
+        return next((k for k in self.keys.values() if k.key_hash == key_hash), None)
+
+    def revoke_key(self, key_id: int, at: datetime) -> None:
+        self.keys[key_id] = replace(self.keys[key_id], revoked_at=at)

@@ -1,0 +1,150 @@
+"""The REST API over an in-memory store: keys and roles, work orders, alerts, JSON errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import create_key
+from maintenance.desk import AlertNotice, Desk
+from maintenance.domain import Priority
+from maintenance.sla import SlaPolicy
+from maintenance.store import Role
+from tests.unit.memory_store import MemoryStore
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+POLICY = SlaPolicy(id=1, name="urgent", priority=Priority.P2, kind=None, response_minutes=60,
+                   resolve_minutes=480)  # fmt: skip
+
+
+@pytest.fixture
+def world() -> tuple[TestClient, dict[Role, str], Desk]:
+    store = MemoryStore()
+    desk = Desk(store, lambda: [POLICY], clock=lambda: T0)
+    keys = {role: create_key(store, f"{role.value}-1", role)[1] for role in Role}
+    return TestClient(create_app(store, desk)), keys, desk
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+ORDER = {
+    "title": "Pump 2 leaking at the seal",
+    "priority": "P2",
+    "site": "tower-a",
+    "device": "pump-02",
+}
+
+
+def test_no_key_is_401_a_wrong_role_is_403_with_a_message(world) -> None:
+    client, keys, _ = world
+    assert client.get("/api/v1/work-orders").status_code == 401
+    bad = client.get("/api/v1/work-orders", headers=auth("fmk_not-a-key"))
+    assert bad.status_code == 401 and bad.json()["error"]["code"] == "unauthenticated"
+    viewer = client.post("/api/v1/work-orders", json=ORDER, headers=auth(keys[Role.VIEWER]))
+    assert viewer.status_code == 403
+    assert "role viewer may not do this" in viewer.json()["error"]["message"]
+
+
+def test_a_crew_opens_an_order_with_its_sla_due_times(world) -> None:
+    client, keys, _ = world
+    reply = client.post("/api/v1/work-orders", json=ORDER, headers=auth(keys[Role.CREW]))
+    assert reply.status_code == 201
+    body = reply.json()
+    assert (body["id"], body["status"], body["priority"]) == (1, "open", "P2")
+    assert datetime.fromisoformat(body["response_due"]) == T0 + timedelta(hours=1)
+    assert datetime.fromisoformat(body["resolve_due"]) == T0 + timedelta(hours=8)
+
+
+def test_the_lifecycle_over_http_with_conflicts_as_409(world) -> None:
+    client, keys, _ = world
+    crew = auth(keys[Role.CREW])
+    order = client.post("/api/v1/work-orders", json=ORDER, headers=crew).json()
+    started = client.post(
+        f"/api/v1/work-orders/{order['id']}/actions/start", json={"version": 1}, headers=crew
+    )
+    assert started.status_code == 200 and started.json()["status"] == "in_progress"
+    stale = client.post(
+        f"/api/v1/work-orders/{order['id']}/actions/hold", json={"version": 1}, headers=crew
+    )
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "version_conflict"
+    refused = client.post(f"/api/v1/work-orders/{order['id']}/actions/close", headers=crew)
+    assert refused.status_code == 409
+    assert "cannot close a work order that is in_progress" in refused.json()["error"]["message"]
+    client.post(
+        f"/api/v1/work-orders/{order['id']}/comments",
+        json={"text": "seal kit ordered"},
+        headers=crew,
+    )
+    detail = client.get(
+        f"/api/v1/work-orders/{order['id']}", headers=auth(keys[Role.VIEWER])
+    ).json()
+    assert [h["action"] for h in detail["history"]] == ["start"]
+    assert detail["history"][0]["actor"] == "crew-1"
+    assert [c["text"] for c in detail["comments"]] == ["seal kit ordered"]
+    assert client.get("/api/v1/work-orders/99", headers=crew).status_code == 404
+
+
+def test_listing_filters_and_bad_input_is_explained(world) -> None:
+    client, keys, _ = world
+    crew = auth(keys[Role.CREW])
+    client.post("/api/v1/work-orders", json=ORDER, headers=crew)
+    client.post(
+        "/api/v1/work-orders", json={**ORDER, "priority": "P4", "device": "lift-1"}, headers=crew
+    )
+    found = client.get("/api/v1/work-orders", params={"priority": "P4"}, headers=crew).json()
+    assert [o["device"] for o in found] == ["lift-1"]
+    assert client.get("/api/v1/work-orders", params={"breached": "false"}, headers=crew).json()
+    invalid = client.post("/api/v1/work-orders", json={**ORDER, "priority": "P9"}, headers=crew)
+    assert invalid.status_code == 422 and "priority" in invalid.json()["error"]["message"]
+
+
+def test_alerts_can_be_acknowledged_or_dismissed_with_a_reason(world) -> None:
+    client, keys, desk = world
+    desk.handle(
+        AlertNotice("raised", "tower-a", "pump", "pump-02", "vibration_running:high", "major", T0)
+    )
+    crew, integrator = auth(keys[Role.CREW]), auth(keys[Role.INTEGRATOR])
+    (alert,) = client.get("/api/v1/alerts", headers=integrator).json()
+    assert alert["work_order_id"] == 1 and alert["state"] == "open"
+    dismissed = client.post(
+        f"/api/v1/alerts/{alert['id']}/dismiss", json={"reason": "sensor knocked"}, headers=crew
+    )
+    assert (
+        dismissed.json()["state"] == "dismissed"
+        and dismissed.json()["dismissed_reason"] == "sensor knocked"
+    )
+    again = client.post(f"/api/v1/alerts/{alert['id']}/acknowledge", headers=crew)
+    assert again.status_code == 409
+    assert (
+        client.post(f"/api/v1/alerts/{alert['id']}/dismiss", json={}, headers=crew).status_code
+        == 422
+    )
+
+
+def api_routes(routes: list[Any]) -> list[APIRoute]:
+    """Every APIRoute, looking inside included routers."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        inner = getattr(route, "original_router", None) or getattr(route, "router", None)
+        if inner is not None and hasattr(inner, "routes"):
+            found += api_routes(list(inner.routes))
+    return found
+
+
+def test_every_route_states_the_roles_it_admits(world) -> None:
+    client, _, _ = world
+    routes = api_routes(list(client.app.routes))
+    assert len(routes) >= 9
+    for route in routes:
+        admitted = [getattr(d.call, "admitted", None) for d in route.dependant.dependencies]
+        assert any(admitted), f"{route.path} has no role check"
+        assert route.endpoint.__doc__ and "Roles:" in route.endpoint.__doc__, route.path
