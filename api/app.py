@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from maintenance.sla import SlaState, choose_policy, sla_status
 
 from api.auth import ApiError, Caller, require
+from api.planning import planning_routes
 from api.schemas import (
     ActionBody,
     AlertOut,
@@ -32,6 +32,7 @@ from api.schemas import (
 )
 from maintenance.desk import Desk
 from maintenance.domain import Action, InvalidTransition, Priority, Status, WorkOrder
+from maintenance.sla import SlaState, choose_policy, sla_status
 from maintenance.store import (
     AlertRecord,
     AlertState,
@@ -63,6 +64,7 @@ def create_app(store: Store, desk: Desk) -> FastAPI:
     router = APIRouter(prefix="/api/v1")
     _work_order_routes(router, desk, store)
     _alert_routes(router, store)
+    planning_routes(router, store)
     app.include_router(router)
     return app
 

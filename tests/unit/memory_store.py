@@ -11,6 +11,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from maintenance.domain import WorkOrder
+from maintenance.pm import PmPlan
+from maintenance.sla import SlaPolicy
 from maintenance.store import (
     AlertRecord,
     AlertState,
@@ -28,6 +30,8 @@ class MemoryStore:
         self.alerts: dict[int, AlertRecord] = {}
         self.notes: list[Comment] = []
         self.keys: dict[int, ApiKey] = {}
+        self.policies: dict[int, SlaPolicy] = {}
+        self.plans: dict[int, PmPlan] = {}
 
     def add_order(self, order: WorkOrder) -> WorkOrder:
         stored = replace(order, id=len(self.orders) + 1)
@@ -104,3 +108,47 @@ class MemoryStore:
 
     def revoke_key(self, key_id: int, at: datetime) -> None:
         self.keys[key_id] = replace(self.keys[key_id], revoked_at=at)
+
+    def add_sla_policy(self, policy: SlaPolicy) -> SlaPolicy:
+        stored = replace(policy, id=max(self.policies, default=0) + 1)
+        self.policies[stored.id or 0] = stored
+        return stored
+
+    def get_sla_policy(self, policy_id: int) -> SlaPolicy:
+        if policy_id not in self.policies:
+            raise NotFound(f"SLA policy {policy_id} does not exist")
+        return self.policies[policy_id]
+
+    def sla_policies(self) -> list[SlaPolicy]:
+        return list(self.policies.values())
+
+    def update_sla_policy(self, policy: SlaPolicy) -> SlaPolicy:
+        self.get_sla_policy(policy.id or 0)
+        self.policies[policy.id or 0] = policy
+        return policy
+
+    def delete_sla_policy(self, policy_id: int) -> None:
+        self.get_sla_policy(policy_id)
+        del self.policies[policy_id]
+
+    def add_pm_plan(self, plan: PmPlan) -> PmPlan:
+        stored = replace(plan, id=max(self.plans, default=0) + 1)
+        self.plans[stored.id or 0] = stored
+        return stored
+
+    def get_pm_plan(self, plan_id: int) -> PmPlan:
+        if plan_id not in self.plans:
+            raise NotFound(f"PM plan {plan_id} does not exist")
+        return self.plans[plan_id]
+
+    def pm_plans(self, site: str | None = None) -> list[PmPlan]:
+        return [p for p in self.plans.values() if site in (None, p.site)]
+
+    def update_pm_plan(self, plan: PmPlan) -> PmPlan:
+        self.get_pm_plan(plan.id or 0)
+        self.plans[plan.id or 0] = plan
+        return plan
+
+    def delete_pm_plan(self, plan_id: int) -> None:
+        self.get_pm_plan(plan_id)
+        del self.plans[plan_id]

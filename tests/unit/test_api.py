@@ -148,3 +148,59 @@ def test_every_route_states_the_roles_it_admits(world) -> None:
         admitted = [getattr(d.call, "admitted", None) for d in route.dependant.dependencies]
         assert any(admitted), f"{route.path} has no role check"
         assert route.endpoint.__doc__ and "Roles:" in route.endpoint.__doc__, route.path
+
+
+def test_managers_keep_sla_policies_and_pm_plans_crews_only_read_them(world) -> None:
+    client, keys, _ = world
+    manager, crew = auth(keys[Role.MANAGER]), auth(keys[Role.CREW])
+    policy = {"name": "P3 office hours", "priority": "P3", "response_minutes": 240,
+              "resolve_minutes": 2880, "business_hours": {"weekdays": [0, 1, 2, 3, 4]},
+              "pause_on_hold": True, "escalation": "notify"}  # fmt: skip
+    assert client.post("/api/v1/sla-policies", json=policy, headers=crew).status_code == 403
+    made = client.post("/api/v1/sla-policies", json=policy, headers=manager)
+    assert made.status_code == 201 and made.json()["business_hours"]["opens"] == "08:00:00"
+    policy_id = made.json()["id"]
+    changed = client.put(
+        f"/api/v1/sla-policies/{policy_id}",
+        json={**policy, "resolve_minutes": 1440},
+        headers=manager,
+    )
+    assert changed.json()["resolve_minutes"] == 1440
+    assert [p["name"] for p in client.get("/api/v1/sla-policies", headers=crew).json()] == [
+        "P3 office hours"
+    ]
+    plan = {
+        "name": "Lift half-monthly",
+        "kind": "elevator",
+        "task": "routine items",
+        "every_days": 15,
+    }
+    made_plan = client.post("/api/v1/pm-plans", json=plan, headers=manager).json()
+    assert made_plan["every_days"] == 15
+    by_use = {**plan, "every_days": None, "meter": "trips", "every_units": 50000}
+    usage = client.post("/api/v1/pm-plans", json=by_use, headers=manager)
+    assert usage.json()["meter"] == "trips"
+    vague = client.post("/api/v1/pm-plans", json={**plan, "every_days": None}, headers=manager)
+    assert vague.status_code == 422 and "every_days" in vague.json()["error"]["message"]
+    assert client.delete(f"/api/v1/pm-plans/{made_plan['id']}", headers=manager).status_code == 204
+    assert client.delete(f"/api/v1/sla-policies/{policy_id}", headers=manager).status_code == 204
+    assert client.get("/api/v1/sla-policies", headers=crew).json() == []
+
+
+def test_kpis_for_a_period_overall_and_by_site(world) -> None:
+    client, keys, _ = world
+    crew = auth(keys[Role.CREW])
+    order = client.post("/api/v1/work-orders", json=ORDER, headers=crew).json()
+    for action in ("acknowledge", "start", "resolve"):
+        client.post(f"/api/v1/work-orders/{order['id']}/actions/{action}", headers=crew)
+    period = {
+        "from": (T0 - timedelta(days=1)).isoformat(),
+        "to": (T0 + timedelta(days=1)).isoformat(),
+    }
+    assert client.get("/api/v1/kpis", params=period, headers=crew).status_code == 403
+    kpis = client.get("/api/v1/kpis", params=period, headers=auth(keys[Role.MANAGER])).json()
+    assert kpis["overall"]["mtta_minutes"] == 0.0  # the fake clock does not move
+    assert "tower-a" in kpis["by_site"]
+    backwards = client.get("/api/v1/kpis", params={"from": period["to"], "to": period["from"]},
+                           headers=auth(keys[Role.MANAGER]))  # fmt: skip
+    assert backwards.status_code == 422

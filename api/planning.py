@@ -1,0 +1,225 @@
+"""Planning routes: SLA policies and preventive-maintenance plans (CRUD), and the KPIs.
+
+Managers and admins change policies and plans; everyone who reads work orders may read them.
+KPIs are for managers (and viewers such as owners' representatives).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+
+from api.auth import ApiError, Caller, require
+from maintenance.domain import Priority
+from maintenance.kpis import compute_kpis, compute_kpis_by
+from maintenance.pm import EveryDays, EveryUsage, PmPlan, Trigger, WhenForecast
+from maintenance.sla import BusinessCalendar, SlaPolicy
+from maintenance.store import AlertState, Role, Store, WorkOrderQuery
+
+__all__ = ["planning_routes"]
+
+Reader = Annotated[Caller, Depends(require(Role.VIEWER, Role.CREW, Role.MANAGER))]
+Planner = Annotated[Caller, Depends(require(Role.MANAGER))]
+KpiReader = Annotated[Caller, Depends(require(Role.VIEWER, Role.MANAGER))]
+
+
+class BusinessHours(BaseModel):
+    weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], description="0 = Monday")
+    opens: time = time(8)
+    closes: time = time(18)
+    holidays: list[date] = []
+
+
+class PolicyBody(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    priority: Priority
+    kind: str | None = None
+    response_minutes: float = Field(gt=0)
+    resolve_minutes: float = Field(gt=0)
+    business_hours: BusinessHours | None = None
+    pause_on_hold: bool = False
+    due_soon_fraction: float = Field(default=0.8, gt=0, le=1)
+    escalation: Literal["raise_priority", "notify"] | None = None
+
+
+class PlanBody(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    kind: str
+    task: str = ""
+    site: str | None = None
+    device: str | None = None
+    priority: Priority = Priority.P3
+    every_days: int | None = Field(default=None, gt=0)
+    meter: str | None = None
+    every_units: float | None = Field(default=None, gt=0)
+    forecast_metric: str | None = None
+    within_days: int | None = Field(default=None, ge=0)
+
+
+def _policy(body: PolicyBody, policy_id: int | None) -> SlaPolicy:
+    hours = body.business_hours
+    calendar = None if hours is None else BusinessCalendar(
+        frozenset(hours.weekdays), hours.opens, hours.closes, frozenset(hours.holidays)
+    )  # fmt: skip
+    try:
+        return SlaPolicy(policy_id, body.name, body.priority, body.kind, body.response_minutes,
+                         body.resolve_minutes, calendar, body.pause_on_hold,
+                         body.due_soon_fraction, body.escalation)  # fmt: skip
+    except ValueError as error:
+        raise ApiError(422, "invalid_request", str(error)) from error
+
+
+def _policy_out(policy: SlaPolicy) -> dict[str, Any]:
+    calendar = policy.calendar
+    hours = (
+        None
+        if calendar is None
+        else {
+            "weekdays": sorted(calendar.weekdays),
+            "opens": calendar.opens.isoformat(),
+            "closes": calendar.closes.isoformat(),
+            "holidays": sorted(d.isoformat() for d in calendar.holidays),
+        }
+    )
+    return {
+        "id": policy.id,
+        "name": policy.name,
+        "priority": policy.priority,
+        "kind": policy.kind,
+        "response_minutes": policy.response_minutes,
+        "resolve_minutes": policy.resolve_minutes,
+        "business_hours": hours,
+        "pause_on_hold": policy.pause_on_hold,
+        "due_soon_fraction": policy.due_soon_fraction,
+        "escalation": policy.escalation,
+    }
+
+
+def _trigger(body: PlanBody) -> Trigger:
+    if body.every_days is not None:
+        return EveryDays(body.every_days)
+    if body.meter is not None and body.every_units is not None:
+        return EveryUsage(body.meter, body.every_units)
+    if body.forecast_metric is not None and body.within_days is not None:
+        return WhenForecast(body.forecast_metric, body.within_days)
+    raise ApiError(422, "invalid_request", "give every_days, or meter and every_units, "
+                   "or forecast_metric and within_days")  # fmt: skip
+
+
+def _plan_out(plan: PmPlan) -> dict[str, Any]:
+    trigger: dict[str, Any] = {}
+    if isinstance(plan.trigger, EveryDays):
+        trigger = {"every_days": plan.trigger.days}
+    elif isinstance(plan.trigger, EveryUsage):
+        trigger = {"meter": plan.trigger.meter, "every_units": plan.trigger.units}
+    else:
+        trigger = {"forecast_metric": plan.trigger.metric, "within_days": plan.trigger.within_days}
+    return {
+        "id": plan.id,
+        "name": plan.name,
+        "kind": plan.kind,
+        "task": plan.task,
+        "site": plan.site,
+        "device": plan.device,
+        "priority": plan.priority,
+        **trigger,
+    }
+
+
+def planning_routes(router: APIRouter, store: Store) -> None:
+    _policy_routes(router, store)
+    _plan_routes(router, store)
+    _kpi_routes(router, store)
+
+
+def _policy_routes(router: APIRouter, store: Store) -> None:
+    @router.get("/sla-policies")
+    def list_policies(_: Reader) -> list[dict[str, Any]]:
+        """SLA policies. Roles: viewer, crew, manager, admin."""
+        return [_policy_out(p) for p in store.sla_policies()]
+
+    @router.post("/sla-policies", status_code=201)
+    def add_policy(body: PolicyBody, _: Planner) -> dict[str, Any]:
+        """Add an SLA policy. Roles: manager, admin."""
+        return _policy_out(store.add_sla_policy(_policy(body, None)))
+
+    @router.put("/sla-policies/{policy_id}")
+    def change_policy(policy_id: int, body: PolicyBody, _: Planner) -> dict[str, Any]:
+        """Replace an SLA policy (applies to orders opened from now on). Roles: manager, admin."""
+        store.get_sla_policy(policy_id)
+        return _policy_out(store.update_sla_policy(_policy(body, policy_id)))
+
+    @router.delete("/sla-policies/{policy_id}", status_code=204)
+    def delete_policy(policy_id: int, _: Planner) -> Response:
+        """Delete an SLA policy. Roles: manager, admin."""
+        store.delete_sla_policy(policy_id)
+        return Response(status_code=204)
+
+
+def _plan_routes(router: APIRouter, store: Store) -> None:
+    @router.get("/pm-plans")
+    def list_plans(_: Reader, site: str | None = None) -> list[dict[str, Any]]:
+        """Preventive-maintenance plans. Roles: viewer, crew, manager, admin."""
+        return [_plan_out(p) for p in store.pm_plans(site)]
+
+    @router.post("/pm-plans", status_code=201)
+    def add_plan(body: PlanBody, _: Planner) -> dict[str, Any]:
+        """Add a PM plan. Roles: manager, admin."""
+        plan = PmPlan(None, body.name, body.site, body.device, body.kind, body.task,
+                      _trigger(body), body.priority)  # fmt: skip
+        return _plan_out(store.add_pm_plan(plan))
+
+    @router.put("/pm-plans/{plan_id}")
+    def change_plan(plan_id: int, body: PlanBody, _: Planner) -> dict[str, Any]:
+        """Replace a PM plan. Roles: manager, admin."""
+        current = store.get_pm_plan(plan_id)
+        plan = replace(current, name=body.name, site=body.site, device=body.device, kind=body.kind,
+                       task=body.task, trigger=_trigger(body), priority=body.priority)  # fmt: skip
+        return _plan_out(store.update_pm_plan(plan))
+
+    @router.delete("/pm-plans/{plan_id}", status_code=204)
+    def delete_plan(plan_id: int, _: Planner) -> Response:
+        """Delete a PM plan. Roles: manager, admin."""
+        store.delete_pm_plan(plan_id)
+        return Response(status_code=204)
+
+
+def _kpi_routes(router: APIRouter, store: Store) -> None:
+    @router.get("/kpis")
+    def kpis(
+        _: KpiReader,
+        start: Annotated[datetime | None, Query(alias="from")] = None,
+        end: Annotated[datetime | None, Query(alias="to")] = None,
+    ) -> dict[str, Any]:
+        """KPIs for [from, to) (default: the last 30 days), overall, per site and per kind.
+        Roles: viewer, manager, admin."""
+        end = _aware(end) if end else datetime.now(UTC)
+        start = _aware(start) if start else end - timedelta(days=30)
+        if start >= end:
+            raise ApiError(422, "invalid_request", "'from' must be before 'to'")
+        orders = store.list_orders(WorkOrderQuery(limit=100_000))
+        outcomes = _alert_outcomes(store)
+        return {
+            "from": start.isoformat(), "to": end.isoformat(),
+            "overall": compute_kpis(orders, start, end, outcomes).as_dict(),
+            "by_site": _by(orders, lambda o: o.site or "-", start, end),
+            "by_kind": _by(orders, lambda o: o.kind or "-", start, end),
+        }  # fmt: skip
+
+
+def _by(orders: list[Any], key: Any, start: datetime, end: datetime) -> dict[str, Any]:
+    return {name: k.as_dict() for name, k in compute_kpis_by(orders, key, start, end).items()}
+
+
+def _alert_outcomes(store: Store) -> list[tuple[datetime, str]]:
+    """What people said about alerts: confirmed (acknowledged) or dismissed."""
+    said = {AlertState.ACKNOWLEDGED: "confirmed", AlertState.DISMISSED: "dismissed"}
+    return [(a.updated_at, said[a.state]) for state in said for a in store.list_alerts(state)]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
