@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,11 @@ from analytics.alerts import Alert, AlertChange, AlertSink, ChangeKind
 from analytics.engine import Engine
 from analytics.history import HistorySource, forecasts_for, healthy_history
 from facility import DeviceRef, Settings
+from facmon.api_cmd import open_store
 from facmon.influx_history import InfluxHistory
 from facmon.ingest_cmd import stop_on_signals
 from ingest import AckToken, InfluxClient, MqttSubscriber, SessionOptions, decode_message
+from maintenance.desk import AlertNotice, Desk
 
 log = logging.getLogger("facmon.analytics")
 
@@ -62,6 +65,34 @@ class JsonLinesSink:
 
     def close(self) -> None:
         self._file.close()
+
+
+class DeskSink:
+    """Alert changes into the work-order desk (maintenance/), translated to its own notice."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    def handle(self, change: AlertChange) -> None:
+        alert = change.alert
+        at_ms = alert.cleared_ms if change.kind is ChangeKind.CLEARED else alert.updated_ms
+        notice = AlertNotice(
+            change.kind.value, alert.source.site, str(alert.source.kind), alert.source.device,
+            alert.signature, str(alert.severity), datetime.fromtimestamp((at_ms or 0) / 1000, UTC),
+            alert.evidence, alert.score,
+        )  # fmt: skip
+        self.desk.handle(notice)
+
+
+class FanOut:
+    """Several sinks behind one: every change goes to each, in order."""
+
+    def __init__(self, *sinks: AlertSink) -> None:
+        self.sinks = sinks
+
+    def handle(self, change: AlertChange) -> None:
+        for sink in self.sinks:
+            sink.handle(change)
 
 
 def alert_fields(alert: Alert) -> dict[str, Any]:
@@ -155,7 +186,9 @@ class AnalyticsService:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    sink = JsonLinesSink(Path(settings.state_dir) / "analytics" / "alerts.jsonl")
+    journal = JsonLinesSink(Path(settings.state_dir) / "analytics" / "alerts.jsonl")
+    store = open_store(settings)
+    sink = FanOut(journal, DeskSink(Desk(store, store.sla_policies)))
     influx = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
     session = SessionOptions(client_id=args.client_id, topic_filter=args.topic)
     service = AnalyticsService(settings, session, sink, history=InfluxHistory(influx))
@@ -163,5 +196,6 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         service.run(stop_on_signals(), args)
     finally:
         influx.close()
-        sink.close()
+        journal.close()
+        store.close()
     return 0

@@ -9,11 +9,13 @@ from collections.abc import Sequence
 from facility import Settings
 from facmon import (
     analytics_cmd,
+    api_cmd,
     bench_anomaly,
     bench_detect,
     bench_ingest,
     bench_latency,
     bench_throughput,
+    db_cmd,
     ingest_cmd,
     logs,
     simulate_cmd,
@@ -37,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     analytics_cmd.add_arguments(
         commands.add_parser("analytics", help="anomaly detection and forecasts on live telemetry")
     )
+
+    api_cmd.add_api_arguments(commands.add_parser("api", help="the REST API and its jobs"))
+    api_cmd.add_key_arguments(commands.add_parser("keys", help="create or revoke API keys"))
+    db_cmd.add_arguments(commands.add_parser("db", help="the work-order database"))
 
     simulate_cmd.add_arguments(
         commands.add_parser("simulate", help="a simulated building publishing telemetry over MQTT")

@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 
 from facmon.localstack import Influxd, Mosquitto
+from maintenance.domain import Priority
+from maintenance.sql import SqlStore
+from maintenance.store import WorkOrderQuery
 from tests.integration.harness import Device, wait_for
 
 pytestmark = pytest.mark.integration
@@ -31,7 +34,9 @@ class AnalyticsProcess:
             "FACMON_INFLUX_URL": influx.url,
             "FACMON_INFLUX_DB": database,
             "FACMON_STATE_DIR": str(state),
+            "FACMON_DATABASE_URL": f"sqlite:///{state}/facmon.db",
         }
+        self.database_url = env["FACMON_DATABASE_URL"]
         command = [sys.executable, "-m", "facmon.cli", "analytics", "--topic", f"facmon/{site}/#",
                    "--client-id", f"analytics-{site}", "--tick", "1"]  # fmt: skip
         self.sink = state / "analytics" / "alerts.jsonl"
@@ -98,3 +103,11 @@ def test_a_fire_alarm_becomes_a_critical_alert_and_worn_bearings_a_warning(
     assert start + 150 * 60_000 <= worn["started_ms"] <= start + 190 * 60_000
     assert "vibration while running" in worn["evidence"][0]
     assert analytics.stop() == 0
+    # Both alerts opened work orders, the fire alarm as life safety (P1).
+    store = SqlStore(analytics.database_url)
+    try:
+        orders = {o.alert_signature: o for o in store.list_orders(WorkOrderQuery())}
+    finally:
+        store.close()
+    assert orders["fire_alarm"].priority is Priority.P1
+    assert orders["vibration_running:high"].device == "p-1"

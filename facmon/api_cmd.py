@@ -1,0 +1,94 @@
+"""`facmon api` (the REST API with its maintenance jobs) and `facmon keys` (API keys).
+
+The API process owns the work-order database: it migrates it on start, serves the routes with
+uvicorn, and runs the maintenance jobs every minute (SLA states and escalation, verification of
+fixes from telemetry).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import UTC, datetime
+
+import uvicorn
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from api.app import create_app
+from api.auth import create_key
+from facility import Settings
+from facmon.db_cmd import sqlite_path
+from maintenance.desk import Desk
+from maintenance.jobs import sweep_sla
+from maintenance.migrate import upgrade
+from maintenance.sql import SqlStore
+from maintenance.store import Role
+
+log = logging.getLogger("facmon.api")
+
+__all__ = ["add_api_arguments", "add_key_arguments", "open_store"]
+
+
+def add_api_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--jobs-every", type=float, default=60.0, help="seconds between SLA runs")
+    parser.set_defaults(handler=run_api)
+
+
+def add_key_arguments(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="keys_command", required=True)
+    create = commands.add_parser("create", help="create a key; it is printed once")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--name", required=True, help="who or what uses it (kept in history)")
+    revoke = commands.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("id", type=int)
+    parser.set_defaults(handler=run_keys)
+
+
+def open_store(settings: Settings) -> SqlStore:
+    """The migrated database at FACMON_DATABASE_URL (created if missing)."""
+    path = sqlite_path(settings.database_url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    return SqlStore(settings.database_url)
+
+
+def run_keys(settings: Settings, args: argparse.Namespace) -> int:
+    store = open_store(settings)
+    try:
+        if args.keys_command == "revoke":
+            store.revoke_key(args.id, datetime.now(UTC))
+            print(f"key {args.id} revoked")
+            return 0
+        key, secret = create_key(store, args.name, Role(args.role))
+        print(
+            f"created key {key.id} for {key.name!r} with role {key.role.value}; it is shown once:"
+        )
+        print(secret, flush=True)
+        return 0
+    finally:
+        store.close()
+
+
+def run_api(settings: Settings, args: argparse.Namespace) -> int:
+    store = open_store(settings)
+    desk = Desk(store, store.sla_policies)
+    scheduler = BackgroundScheduler()
+    scheduler.add_job(lambda: _maintenance_jobs(desk, store), "interval", seconds=args.jobs_every)
+    scheduler.start()
+    try:
+        uvicorn.run(create_app(store, desk), host=args.host, port=args.port, log_config=None)
+    finally:
+        scheduler.shutdown(wait=False)
+        store.close()
+    return 0
+
+
+def _maintenance_jobs(desk: Desk, store: SqlStore) -> None:
+    sweep = sweep_sla(store, store.sla_policies(), datetime.now(UTC))
+    for note in sweep.notifications:
+        log.warning(note)
+    for order in desk.verify_closures():
+        log.info(f"work order {order.id} closed: the fix is verified by telemetry")

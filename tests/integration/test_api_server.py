@@ -1,0 +1,84 @@
+"""`facmon api` served by uvicorn on a real SQLite database, keys made by `facmon keys create`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from facmon.localstack import free_port
+from tests.integration.harness import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def facmon(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "facmon.cli", "--log-level", "WARNING", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    env = {**os.environ, "FACMON_DATABASE_URL": f"sqlite:///{tmp_path}/facmon.db",
+           "FACMON_STATE_DIR": str(tmp_path)}  # fmt: skip
+    keys = {role: facmon(env, "keys", "create", "--role", role, "--name", f"{role}-1").stdout
+            .strip().splitlines()[-1] for role in ("viewer", "crew", "manager")}  # fmt: skip
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "facmon.cli", "api", "--port", str(port)],
+        env=env, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/openapi.json", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(up, 20, "the API to serve")
+    yield url, keys
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=20)
+
+
+def test_keys_roles_and_a_work_order_over_real_http_and_sqlite(server) -> None:
+    url, keys = server
+    assert all(key.startswith("fmk_") for key in keys.values())
+    crew = {"Authorization": f"Bearer {keys['crew']}"}
+    assert httpx.get(f"{url}/api/v1/work-orders").status_code == 401
+    order = {"title": "Lift 3 door slow", "priority": "P3", "site": "tower-a", "device": "lift-3"}
+    viewer = {"Authorization": f"Bearer {keys['viewer']}"}
+    assert httpx.post(f"{url}/api/v1/work-orders", json=order, headers=viewer).status_code == 403
+    made = httpx.post(f"{url}/api/v1/work-orders", json=order, headers=crew)
+    assert made.status_code == 201
+    order_id = made.json()["id"]
+    started = httpx.post(f"{url}/api/v1/work-orders/{order_id}/actions/start", headers=crew)
+    assert started.json()["status"] == "in_progress"
+    detail = httpx.get(f"{url}/api/v1/work-orders/{order_id}", headers=viewer).json()
+    assert [(h["actor"], h["to_status"]) for h in detail["history"]] == [("crew-1", "in_progress")]
+
+
+def test_two_people_acting_at_once_one_wins_the_other_gets_409(server) -> None:
+    url, keys = server
+    crew = {"Authorization": f"Bearer {keys['crew']}"}
+    order = {"title": "Pump 1 noisy", "priority": "P2"}
+    made = httpx.post(f"{url}/api/v1/work-orders", json=order, headers=crew).json()
+    version = made["version"]
+
+    def act(action: str) -> int:
+        path = f"{url}/api/v1/work-orders/{made['id']}/actions/{action}"
+        return httpx.post(path, json={"version": version}, headers=crew).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        codes = sorted(pool.map(act, ["acknowledge", "cancel"]))
+    assert codes == [200, 409]
+    final = httpx.get(f"{url}/api/v1/work-orders/{made['id']}", headers=crew).json()
+    assert len(final["history"]) == 1  # exactly one change was stored
