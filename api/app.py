@@ -30,7 +30,7 @@ from api.schemas import (
     order_detail,
     order_out,
 )
-from maintenance.desk import Desk
+from maintenance.desk import Desk, FixNotVerified
 from maintenance.domain import Action, InvalidTransition, Priority, Status, WorkOrder
 from maintenance.sla import SlaState, choose_policy, sla_status
 from maintenance.store import (
@@ -82,6 +82,10 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(InvalidTransition)
     async def invalid(_: Request, error: InvalidTransition) -> JSONResponse:
         return reply(409, "invalid_transition", str(error))
+
+    @app.exception_handler(FixNotVerified)
+    async def unverified(_: Request, error: FixNotVerified) -> JSONResponse:
+        return reply(409, "fix_not_verified", str(error))
 
     @app.exception_handler(VersionConflict)
     async def conflict(_: Request, error: VersionConflict) -> JSONResponse:

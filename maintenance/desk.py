@@ -21,9 +21,13 @@ from maintenance.domain import Action, Priority, Status, WorkOrder, apply_action
 from maintenance.sla import SlaPolicy, choose_policy, due_times
 from maintenance.store import AlertRecord, AlertState, Comment, Store, WorkOrderQuery
 
-__all__ = ["AlertNotice", "Desk", "DeskSettings", "priority_for"]
+__all__ = ["AlertNotice", "Desk", "DeskSettings", "FixNotVerified", "priority_for"]
 
 TELEMETRY = "telemetry"  # the actor name for changes the data made
+
+
+class FixNotVerified(Exception):
+    """An alert-born work order closes only when telemetry shows the condition stayed clear."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,20 @@ class Desk:
         order = self.store.get_order(order_id)
         expected = order.version if version is None else version
         changed = apply_action(order, action, actor, self.clock(), note)
+        if action is Action.CLOSE and order.alert_signature is not None:
+            self._require_verified(order)
         return self.store.update_order(changed, expected_version=expected)
+
+    def _require_verified(self, order: WorkOrder) -> None:
+        clear_since = self._clear_since(order)
+        clear_for = None if clear_since is None else self.clock() - clear_since
+        if clear_for is not None and clear_for >= self.settings.verify_clear:
+            return
+        state = "is not clear" if clear_for is None else f"has been clear for only {clear_for}"
+        raise FixNotVerified(
+            f"work order {order.id} came from the alert {order.alert_signature}: it closes when "
+            f"telemetry shows the condition clear for {self.settings.verify_clear}, and it {state}"
+        )
 
     def assign(
         self, order_id: int, assignee: str, actor: str, version: int | None = None
@@ -142,11 +159,15 @@ class Desk:
         return bool(self.store.list_orders(query))
 
     def _order_for(self, notice: AlertNotice) -> WorkOrder:
-        """The open order for this device and signature, a reopened recent one, or a new one."""
+        """The open order for this device and signature, a reopened one, or a new one."""
         current = self.store.open_order_for(notice.site, notice.device, notice.signature)
         if current is not None:
             return current
-        recent = self._recently_closed(notice)
+        unverified = self._latest(notice, Status.RESOLVED, since=None)
+        if unverified is not None:
+            note = "the condition came back before the fix was verified"
+            return self.act(unverified.id or 0, Action.REOPEN, TELEMETRY, note=note)
+        recent = self._latest(notice, Status.CLOSED, since=notice.at - self.settings.repeat_window)
         if recent is not None:
             note = "repeat failure: the condition came back after the fix"
             return self.act(recent.id or 0, Action.REOPEN, TELEMETRY, note=note)
@@ -156,14 +177,17 @@ class Desk:
                          device=notice.device, kind=notice.kind, description=description,
                          alert_signature=notice.signature)  # fmt: skip
 
-    def _recently_closed(self, notice: AlertNotice) -> WorkOrder | None:
-        query = WorkOrderQuery(status=Status.CLOSED, site=notice.site, device=notice.device)
-        since = notice.at - self.settings.repeat_window
+    def _latest(
+        self, notice: AlertNotice, status: Status, since: datetime | None
+    ) -> WorkOrder | None:
+        """The device's most recent order in `status` for this signature (changed since `since`)."""
+        query = WorkOrderQuery(status=status, site=notice.site, device=notice.device)
         matches = [
             o for o in self.store.list_orders(query)
-            if o.alert_signature == notice.signature and o.closed_at and o.closed_at >= since
+            if o.alert_signature == notice.signature
+            and (since is None or (o.history and o.history[-1].at >= since))
         ]  # fmt: skip
-        return max(matches, key=lambda o: o.closed_at or since, default=None)
+        return max(matches, key=lambda o: o.version, default=None)
 
     def _cleared(self, notice: AlertNotice) -> AlertRecord:
         alert = self.store.open_alert_for(notice.site, notice.device, notice.signature)

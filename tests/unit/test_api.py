@@ -204,3 +204,44 @@ def test_kpis_for_a_period_overall_and_by_site(world) -> None:
     backwards = client.get("/api/v1/kpis", params={"from": period["to"], "to": period["from"]},
                            headers=auth(keys[Role.MANAGER]))  # fmt: skip
     assert backwards.status_code == 422
+
+
+_R, _C, _M, _I, _A = Role.VIEWER, Role.CREW, Role.MANAGER, Role.INTEGRATOR, Role.ADMIN
+READ, WORK, PLAN = {_R, _C, _M, _A}, {_C, _M, _A}, {_M, _A}
+ROLE_MATRIX: dict[tuple[str, str], set[Role]] = {
+    ("POST", "/api/v1/work-orders"): WORK,
+    ("GET", "/api/v1/work-orders"): READ,
+    ("GET", "/api/v1/work-orders/{order_id}"): READ,
+    ("POST", "/api/v1/work-orders/{order_id}/actions/{action}"): WORK,
+    ("POST", "/api/v1/work-orders/{order_id}/assign"): WORK,
+    ("POST", "/api/v1/work-orders/{order_id}/comments"): WORK,
+    ("GET", "/api/v1/alerts"): READ | {_I},
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): WORK,
+    ("POST", "/api/v1/alerts/{alert_id}/dismiss"): WORK,
+    ("GET", "/api/v1/sla-policies"): READ,
+    ("POST", "/api/v1/sla-policies"): PLAN,
+    ("PUT", "/api/v1/sla-policies/{policy_id}"): PLAN,
+    ("DELETE", "/api/v1/sla-policies/{policy_id}"): PLAN,
+    ("GET", "/api/v1/pm-plans"): READ,
+    ("POST", "/api/v1/pm-plans"): PLAN,
+    ("PUT", "/api/v1/pm-plans/{plan_id}"): PLAN,
+    ("DELETE", "/api/v1/pm-plans/{plan_id}"): PLAN,
+    ("GET", "/api/v1/kpis"): {_R, _M, _A},
+}
+
+
+def test_the_role_matrix_every_route_times_every_role(world) -> None:
+    client, keys, _ = world
+    declared = {
+        (method, r.path) for r in api_routes(list(client.app.routes)) for method in r.methods or ()
+    }
+    assert declared == set(ROLE_MATRIX), "a route was added or removed: update the matrix"
+    for (method, path), admitted in ROLE_MATRIX.items():
+        url = path.replace("{action}", "acknowledge")
+        for name in ("order_id", "alert_id", "policy_id", "plan_id"):
+            url = url.replace("{" + name + "}", "1")
+        for role in Role:
+            reply = client.request(method, url, json={}, headers=auth(keys[role]))
+            assert (reply.status_code == 403) == (role not in admitted), (method, path, role)
+            assert reply.status_code != 401 and reply.status_code < 500, (method, path, role)
+        assert client.request(method, url, json={}).status_code == 401

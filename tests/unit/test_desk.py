@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from maintenance.desk import AlertNotice, Desk, DeskSettings
+from maintenance.desk import AlertNotice, Desk, DeskSettings, FixNotVerified
 from maintenance.domain import Action, InvalidTransition, Priority, Status
 from maintenance.sla import SlaPolicy
 from maintenance.store import AlertState, VersionConflict
@@ -111,3 +111,18 @@ def test_a_recurrence_within_the_window_reopens_the_order_as_a_repeat_failure() 
     reopened = store.get_order(order_id)
     assert reopened.status is Status.OPEN and len(store.orders) == 1
     assert reopened.history[-1].note.startswith("repeat failure")
+
+
+def test_a_person_cannot_close_an_alert_order_before_telemetry_verifies_the_fix() -> None:
+    desk, _, clock = desk_with()
+    order_id = desk.handle(notice("raised", T0)).work_order_id or 0
+    for action in (Action.START, Action.RESOLVE):
+        desk.act(order_id, action, "crew-1")
+    with pytest.raises(FixNotVerified, match="it is not clear"):
+        desk.act(order_id, Action.CLOSE, "crew-1")
+    desk.handle(notice("cleared", T0 + timedelta(minutes=5)))
+    clock.now = T0 + timedelta(minutes=15)
+    with pytest.raises(FixNotVerified, match="clear for only 0:10:00"):
+        desk.act(order_id, Action.CLOSE, "crew-1")
+    clock.now = T0 + timedelta(minutes=40)
+    assert desk.act(order_id, Action.CLOSE, "crew-1").status is Status.CLOSED
