@@ -23,6 +23,7 @@ from api.schemas import (
     CommentBody,
     CommentOut,
     DismissBody,
+    RecordId,
     WorkOrderCreate,
     WorkOrderDetail,
     WorkOrderOut,
@@ -36,6 +37,7 @@ from maintenance.sla import SlaState, choose_policy, sla_status
 from maintenance.store import (
     AlertRecord,
     AlertState,
+    Duplicate,
     NotFound,
     Role,
     Store,
@@ -91,6 +93,10 @@ def _errors(app: FastAPI) -> None:
     async def conflict(_: Request, error: VersionConflict) -> JSONResponse:
         return reply(409, "version_conflict", f"{error}; reload it and try again")
 
+    @app.exception_handler(Duplicate)
+    async def duplicate(_: Request, error: Duplicate) -> JSONResponse:
+        return reply(409, "duplicate", f"{error}: choose another name")
+
     @app.exception_handler(NotFound)
     async def missing(_: Request, error: NotFound) -> JSONResponse:
         return reply(404, "not_found", str(error))
@@ -130,13 +136,13 @@ def _work_order_routes(router: APIRouter, desk: Desk, store: Store) -> None:
         return [order_out(o) for o in orders]
 
     @router.get("/work-orders/{order_id}", response_model=WorkOrderDetail)
-    def get_work_order(order_id: int, _: Reader) -> WorkOrderDetail:
+    def get_work_order(order_id: RecordId, _: Reader) -> WorkOrderDetail:
         """One work order, its history and comments. Roles: viewer, crew, manager, admin."""
         return order_detail(store.get_order(order_id), store.comments(order_id))
 
     @router.post("/work-orders/{order_id}/actions/{action}", response_model=WorkOrderOut)
     def act(
-        caller: Worker, order_id: int, action: Action, body: ActionBody | None = None
+        caller: Worker, order_id: RecordId, action: Action, body: ActionBody | None = None
     ) -> WorkOrderOut:
         """acknowledge, start, hold, resume, resolve, close, cancel or reopen. Roles: crew,
         manager, admin. 409 if the status does not allow it or the version is not current."""
@@ -144,12 +150,12 @@ def _work_order_routes(router: APIRouter, desk: Desk, store: Store) -> None:
         return order_out(desk.act(order_id, action, caller.name, body.version, body.note))
 
     @router.post("/work-orders/{order_id}/assign", response_model=WorkOrderOut)
-    def assign(order_id: int, body: AssignBody, caller: Worker) -> WorkOrderOut:
+    def assign(order_id: RecordId, body: AssignBody, caller: Worker) -> WorkOrderOut:
         """Assign to a technician or crew. Roles: crew, manager, admin."""
         return order_out(desk.assign(order_id, body.assignee, caller.name, body.version))
 
     @router.post("/work-orders/{order_id}/comments", status_code=201, response_model=CommentOut)
-    def comment(order_id: int, body: CommentBody, caller: Worker) -> CommentOut:
+    def comment(order_id: RecordId, body: CommentBody, caller: Worker) -> CommentOut:
         """Add a comment. Roles: crew, manager, admin."""
         note = desk.comment(order_id, caller.name, body.text)
         return CommentOut(id=note.id or 0, author=note.author, text=note.text, at=note.at)
@@ -172,12 +178,12 @@ def _alert_routes(router: APIRouter, store: Store) -> None:
         return [alert_out(a) for a in store.list_alerts(state, site)]
 
     @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
-    def acknowledge(alert_id: int, caller: Worker) -> AlertOut:
+    def acknowledge(alert_id: RecordId, caller: Worker) -> AlertOut:
         """A person has seen it and confirms it is real. Roles: crew, manager, admin."""
         return alert_out(_set_state(store, alert_id, AlertState.ACKNOWLEDGED, None))
 
     @router.post("/alerts/{alert_id}/dismiss", response_model=AlertOut)
-    def dismiss(alert_id: int, body: DismissBody, caller: Worker) -> AlertOut:
+    def dismiss(alert_id: RecordId, body: DismissBody, caller: Worker) -> AlertOut:
         """Not a real problem (the reason is kept for tuning). Roles: crew, manager, admin."""
         return alert_out(_set_state(store, alert_id, AlertState.DISMISSED, body.reason))
 

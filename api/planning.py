@@ -11,9 +11,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from api.auth import ApiError, Caller, require
+from api.schemas import RecordId
 from maintenance.domain import Priority
 from maintenance.kpis import compute_kpis, compute_kpis_by
 from maintenance.pm import EveryDays, EveryUsage, PmPlan, Trigger, WhenForecast
@@ -28,18 +29,28 @@ KpiReader = Annotated[Caller, Depends(require(Role.VIEWER, Role.MANAGER))]
 
 
 class BusinessHours(BaseModel):
-    weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], description="0 = Monday")
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default=[0, 1, 2, 3, 4], description="0 = Monday"
+    )
     opens: time = time(8)
     closes: time = time(18)
     holidays: list[date] = []
+
+    @field_validator("opens", "closes")
+    @classmethod
+    def local_time(cls, value: time) -> time:
+        """Opening hours are the building's local clock times: no zone offset."""
+        if value.tzinfo is not None:
+            raise ValueError("give opening hours as local times without a zone, e.g. 08:00")
+        return value
 
 
 class PolicyBody(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     priority: Priority
     kind: str | None = None
-    response_minutes: float = Field(gt=0)
-    resolve_minutes: float = Field(gt=0)
+    response_minutes: float = Field(gt=0, le=525_600)  # at most a year
+    resolve_minutes: float = Field(gt=0, le=5_256_000)  # at most ten years
     business_hours: BusinessHours | None = None
     pause_on_hold: bool = False
     due_soon_fraction: float = Field(default=0.8, gt=0, le=1)
@@ -53,19 +64,20 @@ class PlanBody(BaseModel):
     site: str | None = None
     device: str | None = None
     priority: Priority = Priority.P3
-    every_days: int | None = Field(default=None, gt=0)
+    every_days: int | None = Field(default=None, gt=0, le=36_500)
     meter: str | None = None
-    every_units: float | None = Field(default=None, gt=0)
+    every_units: float | None = Field(default=None, gt=0, le=1e12)
     forecast_metric: str | None = None
-    within_days: int | None = Field(default=None, ge=0)
+    within_days: int | None = Field(default=None, ge=0, le=3650)
 
 
 def _policy(body: PolicyBody, policy_id: int | None) -> SlaPolicy:
+    """The policy a body describes; a contradiction (opening after closing...) is a 422."""
     hours = body.business_hours
-    calendar = None if hours is None else BusinessCalendar(
-        frozenset(hours.weekdays), hours.opens, hours.closes, frozenset(hours.holidays)
-    )  # fmt: skip
     try:
+        calendar = None if hours is None else BusinessCalendar(
+            frozenset(hours.weekdays), hours.opens, hours.closes, frozenset(hours.holidays)
+        )  # fmt: skip
         return SlaPolicy(policy_id, body.name, body.priority, body.kind, body.response_minutes,
                          body.resolve_minutes, calendar, body.pause_on_hold,
                          body.due_soon_fraction, body.escalation)  # fmt: skip
@@ -148,13 +160,13 @@ def _policy_routes(router: APIRouter, store: Store) -> None:
         return _policy_out(store.add_sla_policy(_policy(body, None)))
 
     @router.put("/sla-policies/{policy_id}")
-    def change_policy(policy_id: int, body: PolicyBody, _: Planner) -> dict[str, Any]:
+    def change_policy(policy_id: RecordId, body: PolicyBody, _: Planner) -> dict[str, Any]:
         """Replace an SLA policy (applies to orders opened from now on). Roles: manager, admin."""
         store.get_sla_policy(policy_id)
         return _policy_out(store.update_sla_policy(_policy(body, policy_id)))
 
     @router.delete("/sla-policies/{policy_id}", status_code=204)
-    def delete_policy(policy_id: int, _: Planner) -> Response:
+    def delete_policy(policy_id: RecordId, _: Planner) -> Response:
         """Delete an SLA policy. Roles: manager, admin."""
         store.delete_sla_policy(policy_id)
         return Response(status_code=204)
@@ -174,7 +186,7 @@ def _plan_routes(router: APIRouter, store: Store) -> None:
         return _plan_out(store.add_pm_plan(plan))
 
     @router.put("/pm-plans/{plan_id}")
-    def change_plan(plan_id: int, body: PlanBody, _: Planner) -> dict[str, Any]:
+    def change_plan(plan_id: RecordId, body: PlanBody, _: Planner) -> dict[str, Any]:
         """Replace a PM plan. Roles: manager, admin."""
         current = store.get_pm_plan(plan_id)
         plan = replace(current, name=body.name, site=body.site, device=body.device, kind=body.kind,
@@ -182,7 +194,7 @@ def _plan_routes(router: APIRouter, store: Store) -> None:
         return _plan_out(store.update_pm_plan(plan))
 
     @router.delete("/pm-plans/{plan_id}", status_code=204)
-    def delete_plan(plan_id: int, _: Planner) -> Response:
+    def delete_plan(plan_id: RecordId, _: Planner) -> Response:
         """Delete a PM plan. Roles: manager, admin."""
         store.delete_pm_plan(plan_id)
         return Response(status_code=204)

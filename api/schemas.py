@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel, Field
 
 from maintenance.domain import Priority, Status, WorkOrder
@@ -17,6 +19,7 @@ __all__ = [
     "CommentOut",
     "DismissBody",
     "HistoryOut",
+    "RecordId",
     "WorkOrderCreate",
     "WorkOrderDetail",
     "WorkOrderOut",
@@ -24,6 +27,10 @@ __all__ = [
     "order_detail",
     "order_out",
 ]
+
+
+# Database ids are 64-bit: a larger number in a path is a 422, not a crash deep in the driver.
+RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class WorkOrderCreate(BaseModel):

@@ -50,7 +50,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -71,6 +71,7 @@ from maintenance.store import (
     AlertState,
     ApiKey,
     Comment,
+    Duplicate,
     NotFound,
     Role,
     VersionConflict,
@@ -766,9 +767,14 @@ class SqlStore:
 @contextmanager
 def _plain_errors() -> Iterator[None]:
     """A bad value (a naive datetime, an unknown enum value) reaches the caller as the
-    ValueError it is, not wrapped in SQLAlchemy's StatementError."""
+    ValueError it is, not wrapped in SQLAlchemy's StatementError; a unique name taken twice
+    is a Duplicate naming the constraint."""
     try:
         yield
+    except IntegrityError as error:
+        if "UNIQUE" in str(error.orig).upper() or "duplicate key" in str(error.orig):
+            raise Duplicate(f"already exists ({str(error.orig).splitlines()[0]})") from error
+        raise
     except StatementError as error:
         if isinstance(error.orig, ValueError):
             raise error.orig from error

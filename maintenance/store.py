@@ -21,6 +21,7 @@ __all__ = [
     "AlertState",
     "ApiKey",
     "Comment",
+    "Duplicate",
     "NotFound",
     "Role",
     "Store",
@@ -31,6 +32,10 @@ __all__ = [
 
 class NotFound(LookupError):
     """No such record."""
+
+
+class Duplicate(Exception):
+    """A record with this unique name already exists."""
 
 
 class VersionConflict(Exception):
