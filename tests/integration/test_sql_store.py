@@ -53,6 +53,7 @@ from maintenance.store import (
     AlertState,
     ApiKey,
     Comment,
+    Duplicate,
     NotFound,
     Role,
     VersionConflict,
@@ -604,7 +605,7 @@ def test_pm_orders_remember_which_order_covers_which_due_date(store: SqlStore) -
     [(_, stored_due)] = store.pm_orders()
     assert stored_due.tzinfo is UTC
     again = store.add_order(new_order(title="duplicate"))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Duplicate, match="already exists"):
         store.record_pm_order(plan.id or 0, due, again.id or 0)
     store.delete_pm_plan(plan.id or 0)
     assert store.pm_orders() == {} and store.get_order(order.id or 0).title == "run test"
