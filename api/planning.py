@@ -215,16 +215,20 @@ def _kpi_routes(router: APIRouter, store: Store) -> None:
             raise ApiError(422, "invalid_request", "'from' must be before 'to'")
         orders = store.list_orders(WorkOrderQuery(limit=100_000))
         outcomes = _alert_outcomes(store)
+        planned = set(store.pm_orders().values())
         return {
             "from": start.isoformat(), "to": end.isoformat(),
-            "overall": compute_kpis(orders, start, end, outcomes).as_dict(),
-            "by_site": _by(orders, lambda o: o.site or "-", start, end),
-            "by_kind": _by(orders, lambda o: o.kind or "-", start, end),
+            "overall": compute_kpis(orders, start, end, outcomes, planned).as_dict(),
+            "by_site": _by(orders, lambda o: o.site or "-", start, end, planned),
+            "by_kind": _by(orders, lambda o: o.kind or "-", start, end, planned),
         }  # fmt: skip
 
 
-def _by(orders: list[Any], key: Any, start: datetime, end: datetime) -> dict[str, Any]:
-    return {name: k.as_dict() for name, k in compute_kpis_by(orders, key, start, end).items()}
+def _by(
+    orders: list[Any], key: Any, start: datetime, end: datetime, planned: set[int]
+) -> dict[str, Any]:
+    by = compute_kpis_by(orders, key, start, end, planned)
+    return {name: kpis.as_dict() for name, kpis in by.items()}
 
 
 def _alert_outcomes(store: Store) -> list[tuple[datetime, str]]:

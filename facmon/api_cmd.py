@@ -19,7 +19,7 @@ from api.auth import create_key
 from facility import Settings
 from facmon.db_cmd import sqlite_path
 from maintenance.desk import Desk
-from maintenance.jobs import sweep_sla
+from maintenance.jobs import generate_pm_orders, sweep_sla
 from maintenance.migrate import upgrade
 from maintenance.sql import SqlStore
 from maintenance.store import Role
@@ -87,7 +87,10 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _maintenance_jobs(desk: Desk, store: SqlStore) -> None:
-    sweep = sweep_sla(store, store.sla_policies(), datetime.now(UTC))
+    now = datetime.now(UTC)
+    for order in generate_pm_orders(store, desk, now):
+        log.info(f"preventive maintenance order {order.id} opened: {order.title}")
+    sweep = sweep_sla(store, store.sla_policies(), now)
     for note in sweep.notifications:
         log.warning(note)
     for order in desk.verify_closures():

@@ -79,16 +79,25 @@ class Desk:
 
     # --- people ---------------------------------------------------------------------------
 
-    def open(self, title: str, priority: Priority, actor: str, **details: str | None) -> WorkOrder:
-        """A new work order, its SLA due times computed now."""
+    def open(
+        self,
+        title: str,
+        priority: Priority,
+        actor: str,
+        planned_due: datetime | None = None,
+        **details: str | None,
+    ) -> WorkOrder:
+        """A new work order, its SLA due times computed now; planned work (preventive
+        maintenance) is due when its plan says instead."""
         now = self.clock()
         order = WorkOrder(None, title, priority, Status.OPEN, now, **details)  # type: ignore[arg-type]
         policy = choose_policy(self.policies(), priority, order.kind)
-        if policy is not None:
+        if planned_due is not None:
+            order = replace(order, resolve_due=planned_due)
+        elif policy is not None:
             response_due, resolve_due = due_times(policy, now)
             order = replace(order, response_due=response_due, resolve_due=resolve_due)
-        opened = self.store.add_order(order)
-        return opened
+        return self.store.add_order(order)
 
     def act(
         self, order_id: int, action: Action, actor: str, version: int | None = None, note: str = ""

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from maintenance.domain import Status
+from maintenance.desk import Desk
+from maintenance.domain import Status, WorkOrder
+from maintenance.pm import PlanState, PmPlan, orders_to_generate
 from maintenance.sla import SlaPolicy, SlaReport, SlaState, choose_policy, escalate, sla_status
 from maintenance.store import Store, VersionConflict, WorkOrderQuery
 
-__all__ = ["SlaSweep", "sweep_sla"]
+__all__ = ["SlaSweep", "generate_pm_orders", "sweep_sla"]
 
 
 @dataclass(frozen=True)
@@ -59,3 +61,46 @@ def _sort(report: SlaReport, order_id: int, due_soon: list[int], breached: list[
         breached.append(order_id)
     elif SlaState.DUE_SOON in states:
         due_soon.append(order_id)
+
+
+def generate_pm_orders(
+    store: Store, desk: Desk, now: datetime, lead_days: float = 7.0
+) -> list[WorkOrder]:
+    """Open the preventive-maintenance orders falling due within `lead_days`, once each.
+
+    A plan's last service is when its latest order was resolved, and a plan whose previous
+    order is still open waits for it (one open order per plan). Usage- and forecast-based
+    plans need their meter rates and forecasts (from analytics) in PlanState; without them
+    they generate nothing yet.
+    """
+    generated = store.pm_orders()
+    waiting = [plan for plan in store.pm_plans() if not _pending(store, plan, generated)]
+    states = [PlanState(plan, last_done=_last_done(store, plan, generated)) for plan in waiting]
+    opened = []
+    for plan, due in orders_to_generate(states, set(generated), now, lead_days):
+        where = {"site": plan.site, "device": plan.device, "kind": plan.kind}
+        title = f"PM: {plan.name}"
+        order = desk.open(title, plan.priority, "scheduler", due, **where, description=plan.task)
+        store.record_pm_order(plan.id or 0, due, order.id or 0)
+        opened.append(order)
+    return opened
+
+
+def _pending(store: Store, plan: PmPlan, generated: dict[tuple[int, datetime], int]) -> bool:
+    """The plan has an order not yet done."""
+    return any(
+        store.get_order(order_id).status.is_active
+        for (plan_id, _), order_id in generated.items()
+        if plan_id == plan.id
+    )
+
+
+def _last_done(
+    store: Store, plan: PmPlan, generated: dict[tuple[int, datetime], int]
+) -> datetime | None:
+    done = [
+        store.get_order(order_id).resolved_at
+        for (plan_id, _), order_id in generated.items()
+        if plan_id == plan.id
+    ]
+    return max((d for d in done if d is not None), default=None)

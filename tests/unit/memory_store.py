@@ -18,6 +18,7 @@ from maintenance.store import (
     AlertState,
     ApiKey,
     Comment,
+    Duplicate,
     NotFound,
     VersionConflict,
     WorkOrderQuery,
@@ -32,6 +33,7 @@ class MemoryStore:
         self.keys: dict[int, ApiKey] = {}
         self.policies: dict[int, SlaPolicy] = {}
         self.plans: dict[int, PmPlan] = {}
+        self.pm_generated: dict[tuple[int, datetime], int] = {}
 
     def add_order(self, order: WorkOrder) -> WorkOrder:
         stored = replace(order, id=len(self.orders) + 1)
@@ -152,3 +154,11 @@ class MemoryStore:
     def delete_pm_plan(self, plan_id: int) -> None:
         self.get_pm_plan(plan_id)
         del self.plans[plan_id]
+
+    def record_pm_order(self, plan_id: int, due_at: datetime, work_order_id: int) -> None:
+        if (plan_id, due_at) in self.pm_generated:
+            raise Duplicate(f"plan {plan_id} already has an order due {due_at}")
+        self.pm_generated[(plan_id, due_at)] = work_order_id
+
+    def pm_orders(self) -> dict[tuple[int, datetime], int]:
+        return dict(self.pm_generated)
