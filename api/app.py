@@ -111,8 +111,8 @@ def _work_order_routes(router: APIRouter, desk: Desk, store: Store) -> None:
     @router.post("/work-orders", status_code=status.HTTP_201_CREATED, response_model=WorkOrderOut)
     def open_work_order(body: WorkOrderCreate, caller: Worker) -> WorkOrderOut:
         """Open a work order by hand. Roles: crew, manager, admin."""
-        details = {"site": body.site, "device": body.device, "kind": body.kind}
-        order = desk.open(body.title, body.priority, caller.name, **details,
+        where = {"site": body.site, "device": body.device, "kind": body.kind}
+        order = desk.open(body.title, body.priority, caller.name, None, **where,
                           description=body.description)  # fmt: skip
         return order_out(order)
 
