@@ -78,6 +78,6 @@ def forecasts_for(source: HistorySource, device: DeviceRef, now_ms: int) -> dict
         meter, every = usage
         ts, values = source.series(device, meter, now_ms - 28 * DAY_MS, now_ms)
         due = usage_due(meter, np.array(ts), np.array(values), every, now_ms)
-        found["usage"] = {"meter": meter, "per_day": due.per_day, "due_at": due.due_at_reading,
-                          "due_ms": due.due_ms}  # fmt: skip
+        found["usage"] = {"meter": meter, "reading": due.reading, "per_day": due.per_day,
+                          "due_at": due.due_at_reading, "due_ms": due.due_ms}  # fmt: skip
     return found

@@ -112,7 +112,9 @@ class AnalyticsService:
         sink: AlertSink,
         history: HistorySource | None = None,
         clock: Callable[[], float] = time.time,
+        forecasts_path: Path | None = None,
     ) -> None:
+        self.forecasts_path = forecasts_path
         self.engine = Engine()
         self.sink = sink
         self.history = history
@@ -155,8 +157,15 @@ class AnalyticsService:
         if self.history is None:
             return
         now_ms = int(self.clock() * 1000)
-        found = {d.device: forecasts_for(self.history, d, now_ms) for d in self.devices()}
+        found = {
+            f"{d.site}/{d.device}": forecasts_for(self.history, d, now_ms) for d in self.devices()
+        }
         self.forecasts = found
+        if self.forecasts_path is not None:
+            # Written whole and renamed, so the API's PM job never reads half a file.
+            partial = self.forecasts_path.with_suffix(".partial")
+            partial.write_text(json.dumps({"computed_ms": now_ms, "devices": found}))
+            partial.replace(self.forecasts_path)
 
     def refit(self) -> None:
         """Relearn each device from its last week, leaving out the periods of its alerts."""
@@ -191,7 +200,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     sink = FanOut(journal, DeskSink(Desk(store, store.sla_policies)))
     influx = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
     session = SessionOptions(client_id=args.client_id, topic_filter=args.topic)
-    service = AnalyticsService(settings, session, sink, history=InfluxHistory(influx))
+    forecasts = Path(settings.state_dir) / "analytics" / "forecasts.json"
+    history = InfluxHistory(influx)
+    service = AnalyticsService(settings, session, sink, history, forecasts_path=forecasts)
     try:
         service.run(stop_on_signals(), args)
     finally:

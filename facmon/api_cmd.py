@@ -8,8 +8,12 @@ fixes from telemetry).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -19,7 +23,7 @@ from api.auth import create_key
 from facility import Settings
 from facmon.db_cmd import sqlite_path
 from maintenance.desk import Desk
-from maintenance.jobs import generate_pm_orders, sweep_sla
+from maintenance.jobs import DeviceOutlook, generate_pm_orders, sweep_sla
 from maintenance.migrate import upgrade
 from maintenance.sql import SqlStore
 from maintenance.store import Role
@@ -76,7 +80,9 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
     store = open_store(settings)
     desk = Desk(store, store.sla_policies)
     scheduler = BackgroundScheduler()
-    scheduler.add_job(lambda: _maintenance_jobs(desk, store), "interval", seconds=args.jobs_every)
+    forecasts = Path(settings.state_dir) / "analytics" / "forecasts.json"
+    jobs = partial(_maintenance_jobs, desk, store, forecasts)
+    scheduler.add_job(jobs, "interval", seconds=args.jobs_every)
     scheduler.start()
     try:
         uvicorn.run(create_app(store, desk), host=args.host, port=args.port, log_config=None)
@@ -86,12 +92,29 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _maintenance_jobs(desk: Desk, store: SqlStore) -> None:
+def _maintenance_jobs(desk: Desk, store: SqlStore, forecasts: Path) -> None:
     now = datetime.now(UTC)
-    for order in generate_pm_orders(store, desk, now):
+    for order in generate_pm_orders(store, desk, now, outlooks=read_outlooks(forecasts)):
         log.info(f"preventive maintenance order {order.id} opened: {order.title}")
     sweep = sweep_sla(store, store.sla_policies(), now)
     for note in sweep.notifications:
         log.warning(note)
     for order in desk.verify_closures():
         log.info(f"work order {order.id} closed: the fix is verified by telemetry")
+
+
+def read_outlooks(path: Path) -> dict[str, DeviceOutlook]:
+    """Meters and forecasts from the analytics service's forecasts file ({} if none yet)."""
+    try:
+        devices = json.loads(path.read_text())["devices"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {key: _outlook(found) for key, found in devices.items()}
+
+
+def _outlook(found: dict[str, Any]) -> DeviceOutlook:
+    usage, health = found.get("usage") or {}, found.get("health") or {}
+    crossing_ms = health.get("crossing_ms")
+    crossing = None if crossing_ms is None else datetime.fromtimestamp(crossing_ms / 1000, UTC)
+    return DeviceOutlook(usage.get("meter"), usage.get("reading"), usage.get("per_day"),
+                         health.get("metric"), crossing)  # fmt: skip

@@ -8,17 +8,17 @@ leaves that order for the next run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from maintenance.desk import Desk
 from maintenance.domain import Status, WorkOrder
-from maintenance.pm import PlanState, PmPlan, orders_to_generate
+from maintenance.pm import EveryUsage, PlanState, PmPlan, WhenForecast, orders_to_generate
 from maintenance.sla import SlaPolicy, SlaReport, SlaState, choose_policy, escalate, sla_status
 from maintenance.store import Store, VersionConflict, WorkOrderQuery
 
-__all__ = ["SlaSweep", "generate_pm_orders", "sweep_sla"]
+__all__ = ["DeviceOutlook", "SlaSweep", "generate_pm_orders", "sweep_sla"]
 
 
 @dataclass(frozen=True)
@@ -63,19 +63,35 @@ def _sort(report: SlaReport, order_id: int, due_soon: list[int], breached: list[
         due_soon.append(order_id)
 
 
+@dataclass(frozen=True)
+class DeviceOutlook:
+    """What analytics knows of a device's use and condition: its usage meter (reading now and
+    growth a day) and its health forecast (the metric and when it crosses its limit)."""
+
+    meter: str | None = None
+    reading: float | None = None
+    per_day: float | None = None
+    health_metric: str | None = None
+    crossing: datetime | None = None
+
+
 def generate_pm_orders(
-    store: Store, desk: Desk, now: datetime, lead_days: float = 7.0
+    store: Store,
+    desk: Desk,
+    now: datetime,
+    lead_days: float = 7.0,
+    outlooks: Mapping[str, DeviceOutlook] | None = None,
 ) -> list[WorkOrder]:
     """Open the preventive-maintenance orders falling due within `lead_days`, once each.
 
     A plan's last service is when its latest order was resolved, and a plan whose previous
-    order is still open waits for it (one open order per plan). Usage- and forecast-based
-    plans need their meter rates and forecasts (from analytics) in PlanState; without them
-    they generate nothing yet.
+    order is still open waits for it (one open order per plan). Usage and condition plans of a
+    device take its meter and forecast from `outlooks` ("site/device"); without one they wait.
     """
     generated = store.pm_orders()
     waiting = [plan for plan in store.pm_plans() if not _pending(store, plan, generated)]
-    states = [PlanState(plan, last_done=_last_done(store, plan, generated)) for plan in waiting]
+    known = outlooks or {}
+    states = [_state(plan, _last_done(store, plan, generated), now, known) for plan in waiting]
     opened = []
     for plan, due in orders_to_generate(states, set(generated), now, lead_days):
         where = {"site": plan.site, "device": plan.device, "kind": plan.kind}
@@ -84,6 +100,27 @@ def generate_pm_orders(
         store.record_pm_order(plan.id or 0, due, order.id or 0)
         opened.append(order)
     return opened
+
+
+def _state(
+    plan: PmPlan, last_done: datetime | None, now: datetime, outlooks: Mapping[str, DeviceOutlook]
+) -> PlanState:
+    """The plan with what is known of its device: meter use since the last service (estimated
+    from the meter's rate; a plan never done is due now, as for time-based plans) and the
+    forecast crossing."""
+    outlook = outlooks.get(f"{plan.site}/{plan.device}", DeviceOutlook())
+    trigger = plan.trigger
+    if isinstance(trigger, EveryUsage) and outlook.meter == trigger.meter:
+        reading, per_day = outlook.reading, outlook.per_day or 0.0
+        if reading is None:
+            return PlanState(plan, last_done)
+        if last_done is None:
+            return PlanState(plan, None, reading, reading - trigger.units, outlook.per_day)
+        days = (now - last_done).total_seconds() / 86_400
+        return PlanState(plan, last_done, reading, reading - per_day * days, outlook.per_day)
+    if isinstance(trigger, WhenForecast) and outlook.health_metric == trigger.metric:
+        return PlanState(plan, last_done, forecast_crossing=outlook.crossing)
+    return PlanState(plan, last_done)
 
 
 def _pending(store: Store, plan: PmPlan, generated: dict[tuple[int, datetime], int]) -> bool:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from facmon.api_cmd import read_outlooks
 from maintenance.desk import Desk
 from maintenance.domain import Action, Priority
-from maintenance.jobs import generate_pm_orders, sweep_sla
-from maintenance.pm import EveryDays, PmPlan
+from maintenance.jobs import DeviceOutlook, generate_pm_orders, sweep_sla
+from maintenance.pm import EveryDays, EveryUsage, PmPlan, WhenForecast
 from maintenance.sla import SlaPolicy
 from tests.unit.memory_store import MemoryStore
 
@@ -58,3 +61,47 @@ def test_pm_orders_are_generated_ahead_of_their_due_date_once_and_then_follow_th
     assert second.resolve_due == T0 + timedelta(days=16)
     assert set(store.pm_orders().values()) == {first.id, second.id}
     assert plan.id is not None
+
+
+def test_usage_and_condition_plans_follow_the_meters_and_forecasts_of_analytics() -> None:
+    store = MemoryStore()
+    clock = {"now": T0}
+    desk = Desk(store, lambda: POLICIES, clock=lambda: clock["now"])
+    door = EveryUsage("trips", 50_000)
+    lift = store.add_pm_plan(
+        PmPlan(None, "Door operator", "tower-a", "lift-1", "elevator", "", door)
+    )
+    bearing = WhenForecast("vibration_mm_s", 30)
+    pump = store.add_pm_plan(PmPlan(None, "Bearing", "tower-a", "pump-1", "pump", "", bearing))
+    assert generate_pm_orders(store, desk, T0, lead_days=14) == []  # no meters or forecasts yet
+    crossing = T0 + timedelta(days=10)  # the vibration forecast reaches its limit in 10 days
+    outlooks = {
+        "tower-a/lift-1": DeviceOutlook(meter="trips", reading=1_000_000, per_day=500.0),
+        "tower-a/pump-1": DeviceOutlook(health_metric="vibration_mm_s", crossing=crossing),
+    }
+    first = {o.device: o for o in generate_pm_orders(store, desk, T0, 14, outlooks)}
+    assert first["pump-1"].resolve_due == crossing
+    assert first["lift-1"].resolve_due == T0  # never serviced: due now, then counted from there
+    clock["now"] = T0 + timedelta(days=1)
+    for action in (Action.START, Action.RESOLVE):
+        desk.act(first["lift-1"].id or 0, action, "crew-1")
+    later = T0 + timedelta(days=96)  # 47,500 trips since the service: 2,500 more take 5 days
+    grown = {"tower-a/lift-1": DeviceOutlook(meter="trips", reading=1_047_500, per_day=500.0)}
+    (door_order,) = generate_pm_orders(store, desk, later, 14, grown)
+    assert door_order.device == "lift-1"
+    assert abs((door_order.resolve_due or later) - (later + timedelta(days=5))) < timedelta(hours=1)
+    assert {plan_id for plan_id, _ in store.pm_orders()} == {lift.id, pump.id}
+
+
+def test_the_analytics_forecasts_file_becomes_device_outlooks(tmp_path: Path) -> None:
+    path = tmp_path / "forecasts.json"
+    assert read_outlooks(path) == {}  # analytics has not written one yet
+    crossing_ms = int((T0 + timedelta(days=10)).timestamp() * 1000)
+    usage = {"meter": "trips", "reading": 12.0, "per_day": 3.0, "due_at": 50, "due_ms": 1}
+    health = {"metric": "door_close_time_s", "crossing_ms": crossing_ms}
+    device = {"usage": usage, "health": health}
+    path.write_text(json.dumps({"computed_ms": 0, "devices": {"s/lift-1": device}}))
+    (outlook,) = read_outlooks(path).values()
+    assert outlook == DeviceOutlook(
+        "trips", 12.0, 3.0, "door_close_time_s", T0 + timedelta(days=10)
+    )
