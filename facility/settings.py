@@ -38,3 +38,12 @@ class Settings:
         if "state_dir" in found:
             found["state_dir"] = Path(found["state_dir"])
         return cls(**found)
+
+    def as_env(self) -> dict[str, str]:
+        """The `FACMON_*` variables that give a child process these settings.
+
+        >>> Settings(influx_db="site_a").as_env()["FACMON_INFLUX_DB"]
+        'site_a'
+        """
+        values = {field: getattr(self, field) for field in self.__dataclass_fields__}
+        return {f"FACMON_{k.upper()}": str(v) for k, v in values.items() if v is not None}

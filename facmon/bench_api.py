@@ -616,4 +616,4 @@ class CpuSample:
         return {"machine_busy_pct": round(100 * machine / (self.machine_total
                                                            - before.machine_total), 1),
                 "api_cores": round(server / wall, 2), "bench_cores": round(bench / wall, 2),
-                "other_cores": round((machine - server - bench) / wall, 2)}  # fmt: skip
+                "other_cores": round(max(0.0, machine - server - bench) / wall, 2)}  # fmt: skip

@@ -604,6 +604,11 @@ class SqlStore:
             session.flush()
             return replace(key, id=row.id)
 
+    def has_keys(self) -> bool:
+        """Whether any API key was ever created (the platform's first start has none)."""
+        with self._read() as session:
+            return session.scalar(select(ApiKeyRow.id).limit(1)) is not None
+
     def find_key(self, key_hash: str) -> ApiKey | None:
         """The key with this hash, revoked or not (the caller checks revoked_at)."""
         with self._read() as session:

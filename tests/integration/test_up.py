@@ -30,10 +30,11 @@ def _subscribed(metrics_port: int) -> bool:
     return "facmon_ingest_mqtt_subscribed 1.0" in text
 
 
-def _start_up(env: dict[str, str], state: Path) -> subprocess.Popen[bytes]:
+def _start_up(env: dict[str, str], state: Path, api_port: int) -> subprocess.Popen[bytes]:
     metrics_port = free_port()
+    command = ["up", "--metrics-port", str(metrics_port), "--port", str(api_port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "facmon.cli", "up", "--metrics-port", str(metrics_port)],
+        [sys.executable, "-m", "facmon.cli", *command],
         env=env,
         stdout=(state.parent / "up.out").open("ab"),
         stderr=(state.parent / "up.err").open("ab"),
@@ -77,10 +78,26 @@ def started() -> Iterator[list[subprocess.Popen[bytes]]]:
             process.wait(timeout=30)
 
 
+def _api_status(api_port: int, key: str | None) -> int:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        url = f"http://127.0.0.1:{api_port}/api/v1/work-orders"
+        return httpx.get(url, headers=headers, timeout=2).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def _admin_key(state: Path) -> str | None:
+    for line in (state.parent / "up.out").read_text().splitlines():
+        if "admin API key" in line:
+            return line.split()[-1]
+    return None
+
+
 def test_up_runs_the_platform_stops_on_ctrl_c_and_continues_after_restart(
     tmp_path: Path, started: list[subprocess.Popen[bytes]]
 ):
-    mqtt_port, influx_port = free_port(), free_port()
+    mqtt_port, influx_port, api_port = free_port(), free_port(), free_port()
     state = tmp_path / "var"
     env = {
         **os.environ,
@@ -89,19 +106,28 @@ def test_up_runs_the_platform_stops_on_ctrl_c_and_continues_after_restart(
         "FACMON_INFLUX_URL": f"http://127.0.0.1:{influx_port}",
     }
     influx_url = env["FACMON_INFLUX_URL"]
-    first = _start_up(env, state)
+    first = _start_up(env, state, api_port)
     started.append(first)
     _publish(mqtt_port, 2.5)
     wait_for(lambda: _pressures(influx_url) == [2.5], 20, "first reading stored")
+    key = _admin_key(state)  # the first start prints an admin key, once
+    assert key is not None and key.startswith("fmk_")
+    wait_for(
+        lambda: _api_status(api_port, None) == 401, 30, "the API, refusing callers without a key"
+    )
+    assert _api_status(api_port, key) == 200
 
     first.send_signal(signal.SIGINT)
     assert first.wait(timeout=30) == 0
     assert not is_reachable(env["FACMON_MQTT_URL"]), "Ctrl-C stops the broker it started"
     assert not is_reachable(influx_url), "and the InfluxDB it started"
 
-    second = _start_up(env, state)
+    (state.parent / "up.out").write_text("")
+    second = _start_up(env, state, api_port)
     started.append(second)
     _publish(mqtt_port, 3.5)
     wait_for(lambda: _pressures(influx_url) == [2.5, 3.5], 20, "both readings, old and new")
+    assert _admin_key(state) is None  # not a second time
+    wait_for(lambda: _api_status(api_port, key) == 200, 30, "the same key after the restart")
     second.send_signal(signal.SIGINT)
     assert second.wait(timeout=30) == 0
