@@ -94,11 +94,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Seed, serve, load each endpoint in turn; the JSON line on stdout. The settings are not
+    used: the benchmark makes its own database and server, so it never touches real data."""
     console = Console(stderr=True)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    report: dict[str, Any] = {"orders": args.orders, "devices": args.devices, "rate": args.rate,
-                              "seconds": args.seconds, "target_p99_ms": TARGET_P99_MS,
-                              "loadavg_1m_before": round(os.getloadavg()[0], 2)}  # fmt: skip
+    report: dict[str, Any] = {
+        "orders": args.orders,
+        "devices": args.devices,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "target_p99_ms": TARGET_P99_MS,
+        "loadavg_1m_before": round(os.getloadavg()[0], 2),
+    }
     with tempfile.TemporaryDirectory(prefix="facmon-bench-api-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'facmon.db'}"
         started = time.perf_counter()
@@ -129,11 +136,16 @@ def endpoints(now: datetime) -> dict[str, list[str]]:
     queue = [_path("work-orders", status=s.value, site=site) for site in SITES for s in active]
     broad = [_path("work-orders", site=site) for site in SITES]
     broad += [_path("work-orders", kind=kind) for kind in KIND_SHARES]
-    broad += [_path("work-orders", status="closed", site=SITES[0]),
-              _path("work-orders", priority="P3"), _path("work-orders")]  # fmt: skip
+    broad += [
+        _path("work-orders", status="closed", site=SITES[0]),
+        _path("work-orders", priority="P3"),
+        _path("work-orders"),
+    ]
     periods = [now - timedelta(days=30 * n) for n in range(3)]
-    kpis = [_path("kpis", **{"from": (end - timedelta(days=30)).isoformat(), "to": end.isoformat()})
-            for end in periods]  # fmt: skip
+    kpis = [
+        _path("kpis", **{"from": (end - timedelta(days=30)).isoformat(), "to": end.isoformat()})
+        for end in periods
+    ]
     return {"work_orders_queue": queue, "work_orders_500": broad, "kpis_30d": kpis}
 
 
@@ -176,10 +188,17 @@ def _add_devices(store: SqlStore, count: int) -> list[DeviceInfo]:
     rng = random.Random(3)
     kinds = rng.choices(list(KIND_SHARES), weights=list(KIND_SHARES.values()), k=count)
     return [
-        store.upsert_device(DeviceInfo(None, SITES[n % len(SITES)], kind, f"{kind}-{n:04d}",
-                                       criticality=1 if kind == "fire_panel" else 3))
+        store.upsert_device(
+            DeviceInfo(
+                None,
+                SITES[n % len(SITES)],
+                kind,
+                f"{kind}-{n:04d}",
+                criticality=1 if kind == "fire_panel" else 3,
+            )
+        )
         for n, kind in enumerate(kinds)
-    ]  # fmt: skip
+    ]
 
 
 def sla_policies() -> list[SlaPolicy]:
@@ -216,8 +235,11 @@ class OrderRows:
     )
 
     def build(self, opened: Sequence[datetime], first_id: int) -> dict[str, list[dict[str, Any]]]:
-        rows: dict[str, list[dict[str, Any]]] = {"work_orders": [], "work_order_history": [],
-                                                 "alerts": []}  # fmt: skip
+        rows: dict[str, list[dict[str, Any]]] = {
+            "work_orders": [],
+            "work_order_history": [],
+            "alerts": [],
+        }
         for offset, opened_at in enumerate(opened):
             self._order(first_id + offset, opened_at, rows)
         return rows
@@ -247,8 +269,9 @@ class OrderRows:
         """As the desk sets it for an alert; for people's orders mostly P3/P4."""
         if signature is None or severity is None:
             return self.rng.choices(list(Priority), weights=(2, 10, 50, 38))[0]
-        notice = AlertNotice("raised", device.site, device.kind, device.name, signature,
-                             severity, at)  # fmt: skip
+        notice = AlertNotice(
+            "raised", device.site, device.kind, device.name, signature, severity, at
+        )
         return priority_for(notice)
 
     def _reached(self, steps: list[tuple[Action, datetime]]) -> list[tuple[Action, datetime]]:
@@ -271,7 +294,7 @@ class OrderRows:
             "opened_at": opened_at, "site": device.site, "device": device.name,
             "kind": device.kind, "description": "", "alert_signature": signature,
             "response_due": response_due, "resolve_due": resolve_due,
-            "acknowledged_at": history[0]["at"] if history else None,
+            "acknowledged_at": done.get("acknowledge") or done.get("start"),
             "resolved_at": done.get("resolve"), "closed_at": done.get("close"),
             "assignee": history[0]["actor"] if "start" in done else None,
             "repeat_of": self._repeat_of(device, signature, opened_at, order_id, done),
@@ -300,7 +323,9 @@ class OrderRows:
         return _alert(where, signature, severity, "dismissed", updated, None, "sensor serviced")
 
 
-def lifecycle(rng: random.Random, priority: Priority, opened: datetime) -> list[tuple[Action, datetime]]:  # fmt: skip  # noqa: E501
+def lifecycle(
+    rng: random.Random, priority: Priority, opened: datetime
+) -> list[tuple[Action, datetime]]:
     """The actions a work order would go through, with times, if nothing stopped it."""
     respond = opened + _minutes(rng, RESPONSE_MEAN_MIN[priority])
     acknowledged = [(Action.ACKNOWLEDGE, respond)] if rng.random() < 0.7 else []
@@ -328,9 +353,18 @@ def _history(
     for seq, (action, at) in enumerate(steps):
         after = ACTIONS[action][1]
         actor = "telemetry" if by_alert and action is Action.CLOSE else technician
-        rows.append({"work_order_id": order_id, "seq": seq, "at": at, "actor": actor,
-                     "action": action.value, "from_status": status, "to_status": after,
-                     "note": "waiting for parts" if action is Action.HOLD else ""})  # fmt: skip
+        rows.append(
+            {
+                "work_order_id": order_id,
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "action": action.value,
+                "from_status": status,
+                "to_status": after,
+                "note": "waiting for parts" if action is Action.HOLD else "",
+            }
+        )
         status = after
     return rows
 
@@ -501,8 +535,10 @@ def _measure(
             outcomes = drive(target, paths, rate, seconds)
             result["cpu"] = CpuSample.take(target.server_pid).since(before)
         result |= summarise(outcomes, offered, seconds)
-    console.print(f"{route}: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
-                  f"{result['achieved_per_s']}/s")  # fmt: skip
+    console.print(
+        f"{route}: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+        f"{result['achieved_per_s']}/s"
+    )
     return result
 
 
@@ -529,12 +565,17 @@ class Alone:
 
     def summary(self) -> dict[str, Any]:
         ordered = sorted(self.seconds)
-        latency = {"p50_ms": _rank_ms(ordered, len(ordered), 0.5),
-                   "max_ms": _rank_ms(ordered, len(ordered), 1.0)}  # fmt: skip
+        latency = {
+            "p50_ms": _rank_ms(ordered, len(ordered), 0.5),
+            "max_ms": _rank_ms(ordered, len(ordered), 1.0),
+        }
         if not self.orders:
             return latency
-        count = {"min": min(self.orders), "max": max(self.orders),
-                 "mean": round(sum(self.orders) / len(self.orders))}  # fmt: skip
+        count = {
+            "min": min(self.orders),
+            "max": max(self.orders),
+            "mean": round(sum(self.orders) / len(self.orders)),
+        }
         return latency | {"orders": count}
 
 
@@ -545,10 +586,18 @@ def too_slow(alone: Alone, offered: int, seconds: float) -> dict[str, Any]:
     work (each KPI request holds ~1 GB). Its capacity is one request per mean time alone
     (the server process runs Python on one core at a time)."""
     mean = sum(alone.seconds) / len(alone.seconds)
-    return {"offered_per_s": round(offered / seconds, 1), "achieved_per_s": None,
-            "capacity_per_s": round(1 / mean, 3), "ok": 0, "failed": 0, "unanswered": offered,
-            "p50_ms": None, "p99_ms": None, "max_ms": None,
-            "not_loaded": f"one request alone takes up to {max(alone.seconds):.1f} s"}  # fmt: skip
+    return {
+        "offered_per_s": round(offered / seconds, 1),
+        "achieved_per_s": None,
+        "capacity_per_s": round(1 / mean, 3),
+        "ok": 0,
+        "failed": 0,
+        "unanswered": offered,
+        "p50_ms": None,
+        "p99_ms": None,
+        "max_ms": None,
+        "not_loaded": f"one request alone takes up to {max(alone.seconds):.1f} s",
+    }
 
 
 def summarise(outcomes: Sequence[Outcome], offered: int, seconds: float) -> dict[str, Any]:
@@ -605,15 +654,24 @@ class CpuSample:
             fields = proc.read().rsplit(")", 1)[1].split()
         server = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
         mine = os.times()
-        return cls(time.monotonic(), (sum(values) - idle) / ticks, sum(values) / ticks, server,
-                   mine.user + mine.system)  # fmt: skip
+        return cls(
+            time.monotonic(),
+            (sum(values) - idle) / ticks,
+            sum(values) / ticks,
+            server,
+            mine.user + mine.system,
+        )
 
     def since(self, before: CpuSample) -> dict[str, float]:
         """Cores busy on average: the machine, the API, this process, and everything else."""
         wall = self.wall - before.wall
         machine = self.machine_busy - before.machine_busy
         server, bench = self.server - before.server, self.bench - before.bench
-        return {"machine_busy_pct": round(100 * machine / (self.machine_total
-                                                           - before.machine_total), 1),
-                "api_cores": round(server / wall, 2), "bench_cores": round(bench / wall, 2),
-                "other_cores": round(max(0.0, machine - server - bench) / wall, 2)}  # fmt: skip
+        return {
+            "machine_busy_pct": round(
+                100 * machine / (self.machine_total - before.machine_total), 1
+            ),
+            "api_cores": round(server / wall, 2),
+            "bench_cores": round(bench / wall, 2),
+            "other_cores": round(max(0.0, machine - server - bench) / wall, 2),
+        }

@@ -11,6 +11,7 @@ from facmon import (
     analytics_cmd,
     api_cmd,
     bench_anomaly,
+    bench_api,
     bench_detect,
     bench_ingest,
     bench_latency,
@@ -61,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench_throughput.add_arguments(
         bench.add_parser("throughput", help="readings scored per second, streaming path")
+    )
+    bench_api.add_arguments(
+        bench.add_parser("api", help="latency of the work-order list and KPI endpoints under load")
     )
     bench_detect.add_arguments(
         bench.add_parser("detect", help="alerts against a simulated fleet's labelled faults")
