@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -125,11 +125,21 @@ def _work_order_routes(router: APIRouter, desk: Desk, store: Store) -> None:
         device: str | None = None,
         kind: str | None = None,
         breached: bool | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> list[WorkOrderOut]:
-        """Work orders, filtered. Roles: viewer, crew, manager, admin."""
+        """Work orders, filtered, most urgent first, a page at a time (`limit`, `offset`).
+        Roles: viewer, crew, manager, admin."""
         query = WorkOrderQuery(
-            status=status, priority=priority, site=site, device=device, kind=kind
-        )
+            status=status,
+            priority=priority,
+            site=site,
+            device=device,
+            kind=kind,
+            limit=limit,
+            offset=offset,
+            with_history=breached is not None,
+        )  # holds pause SLA clocks
         orders = store.list_orders(query)
         if breached is not None:
             orders = [o for o in orders if _is_breached(desk, o) == breached]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -200,28 +201,45 @@ def _plan_routes(router: APIRouter, store: Store) -> None:
         return Response(status_code=204)
 
 
+KPI_CACHE_S = 60.0  # KPIs change slowly; dashboards ask for the same period every few seconds
+
+
 def _kpi_routes(router: APIRouter, store: Store) -> None:
+    cache: dict[tuple[datetime, datetime], tuple[float, dict[str, Any]]] = {}
+
     @router.get("/kpis")
     def kpis(
         _: KpiReader,
         start: Annotated[datetime | None, Query(alias="from")] = None,
         end: Annotated[datetime | None, Query(alias="to")] = None,
     ) -> dict[str, Any]:
-        """KPIs for [from, to) (default: the last 30 days), overall, per site and per kind.
-        Roles: viewer, manager, admin."""
-        end = _aware(end) if end else datetime.now(UTC)
+        """KPIs for [from, to) (default: the last 30 days), overall, per site and per kind,
+        computed at most once a minute per period. Roles: viewer, manager, admin."""
+        end = _aware(end) if end else datetime.now(UTC).replace(second=0, microsecond=0)
         start = _aware(start) if start else end - timedelta(days=30)
         if start >= end:
             raise ApiError(422, "invalid_request", "'from' must be before 'to'")
-        orders = store.list_orders(WorkOrderQuery(limit=100_000))
-        outcomes = _alert_outcomes(store)
-        planned = set(store.pm_orders().values())
-        return {
-            "from": start.isoformat(), "to": end.isoformat(),
-            "overall": compute_kpis(orders, start, end, outcomes, planned).as_dict(),
-            "by_site": _by(orders, lambda o: o.site or "-", start, end, planned),
-            "by_kind": _by(orders, lambda o: o.kind or "-", start, end, planned),
-        }  # fmt: skip
+        cached = cache.get((start, end))
+        if cached is not None and monotonic() - cached[0] < KPI_CACHE_S:
+            return cached[1]
+        found = _compute_kpis(store, start, end)
+        cache.clear()  # one entry per recent period is enough; never grows without bound
+        cache[(start, end)] = (monotonic(), found)
+        return found
+
+
+def _compute_kpis(store: Store, start: datetime, end: datetime) -> dict[str, Any]:
+    """Only orders that matter for the period are loaded: open ones and those touched since."""
+    query = WorkOrderQuery(touched_since=start, limit=10_000_000)
+    orders = [o for o in store.list_orders(query) if o.opened_at < end]
+    outcomes = _alert_outcomes(store)
+    planned = set(store.pm_orders().values())
+    return {
+        "from": start.isoformat(), "to": end.isoformat(),
+        "overall": compute_kpis(orders, start, end, outcomes, planned).as_dict(),
+        "by_site": _by(orders, lambda o: o.site or "-", start, end, planned),
+        "by_kind": _by(orders, lambda o: o.kind or "-", start, end, planned),
+    }  # fmt: skip
 
 
 def _by(

@@ -8,6 +8,7 @@ fixes from telemetry).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
+from fastapi import FastAPI
 
 from api.app import create_app
 from api.auth import create_key
@@ -85,11 +87,19 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
     scheduler.add_job(jobs, "interval", seconds=args.jobs_every)
     scheduler.start()
     try:
-        uvicorn.run(create_app(store, desk), host=args.host, port=args.port, log_config=None)
+        serve(create_app(store, desk), args.host, args.port)
     finally:
         scheduler.shutdown(wait=False)
         store.close()
     return 0
+
+
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """uvicorn with the long-lived start-up objects frozen out of the garbage collector: full
+    collections over them took 40-55 ms every second or two under load (docs/benchmarks.md)."""
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 def _maintenance_jobs(desk: Desk, store: SqlStore, forecasts: Path) -> None:

@@ -39,12 +39,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import uvicorn
 from rich.console import Console
 
 from api import create_app, create_key
 from facility import Settings
 from facmon import logs
+from facmon.api_cmd import serve as serve_api
 from facmon.localstack import free_port
 from maintenance.desk import AlertNotice, Desk, priority_for
 from maintenance.domain import ACTIONS, Action, Priority, Status
@@ -433,8 +433,7 @@ def serve(url: str, port: int, log_path: str) -> None:
         os.dup2(log.fileno(), 2)
     logs.configure("INFO")
     store = SqlStore(url)
-    app = create_app(store, Desk(store, store.sla_policies))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)
+    serve_api(create_app(store, Desk(store, store.sla_policies)), "127.0.0.1", port)
 
 
 def _wait_until_up(base: str, child: multiprocessing.process.BaseProcess) -> None:

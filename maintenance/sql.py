@@ -30,6 +30,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     Dialect,
@@ -46,6 +47,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    or_,
     select,
     update,
 )
@@ -501,15 +503,19 @@ class SqlStore:
 
     def list_orders(self, query: WorkOrderQuery) -> list[WorkOrder]:
         """Matching orders in queue order: most urgent first, then oldest first."""
-        statement = select(WorkOrderRow).options(selectinload(WorkOrderRow.history))
+        statement = select(WorkOrderRow)
+        if query.with_history:
+            statement = statement.options(selectinload(WorkOrderRow.history))
         for name in ("status", "priority", "site", "device", "kind"):
             wanted = getattr(query, name)
             if wanted is not None:
                 statement = statement.where(getattr(WorkOrderRow, name) == wanted)
+        if query.touched_since is not None:
+            statement = statement.where(_touched_since(query.touched_since))
         order_by = (WorkOrderRow.priority, WorkOrderRow.opened_at, WorkOrderRow.id)
+        page = statement.order_by(*order_by).offset(query.offset).limit(query.limit)
         with self._read() as session:
-            rows = session.scalars(statement.order_by(*order_by).limit(query.limit))
-            return [_order(row) for row in rows]
+            return [_order(row, query.with_history) for row in session.scalars(page)]
 
     def open_order_for(self, site: str, device: str, signature: str) -> WorkOrder | None:
         """The newest still-active order an alert with this signature opened on this device."""
@@ -830,12 +836,25 @@ def _append_history(
         session.add(HistoryRow(work_order_id=order_id, seq=seq, **_values(entry)))
 
 
-def _order(row: WorkOrderRow) -> WorkOrder:
+def _order(row: WorkOrderRow, with_history: bool = True) -> WorkOrder:
+    """The order a row holds; its history only when asked (a list view does not show it)."""
     history = tuple(
         HistoryEntry(h.at, h.actor, h.action, h.from_status, h.to_status, h.note)
-        for h in row.history
+        for h in (row.history if with_history else ())
     )
     return WorkOrder(id=row.id, history=history, **{n: getattr(row, n) for n in _ORDER_COLUMNS})
+
+
+def _touched_since(moment: datetime) -> ColumnElement[bool]:
+    """Orders that matter for a period starting at `moment`: still open (or cancelled, whose
+    time only the history knows), or opened, resolved or closed since."""
+    done = (Status.RESOLVED, Status.CLOSED)
+    return or_(
+        WorkOrderRow.status.not_in(done),
+        WorkOrderRow.opened_at >= moment,
+        WorkOrderRow.resolved_at >= moment,
+        WorkOrderRow.closed_at >= moment,
+    )
 
 
 def _alert_values(alert: AlertRecord) -> dict[str, Any]:

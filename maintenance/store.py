@@ -109,6 +109,9 @@ class WorkOrderQuery:
     device: str | None = None
     kind: str | None = None
     limit: int = 500
+    offset: int = 0
+    with_history: bool = True  # lists for people skip it: a detail view shows it
+    touched_since: datetime | None = None  # active, cancelled, or opened/resolved/closed since
 
 
 class Store(Protocol):

@@ -688,3 +688,19 @@ def test_db_upgrade_command_parses_its_arguments(tmp_path: Path) -> None:
     assert args.handler(Settings(database_url="sqlite:///unused.db"), args) == 0
     assert current_revision(url) == "0002"
     assert not Path("unused.db").exists()
+
+
+def test_pages_without_history_and_the_orders_a_period_touches(store: SqlStore) -> None:
+    at = T0 + timedelta(minutes=1)
+    done = apply_action(
+        apply_action(new_order(title="old"), Action.START, "c", at), Action.RESOLVE, "c", at
+    )
+    old = store.add_order(done)
+    fresh = [store.add_order(new_order(title=f"new {n}")) for n in range(5)]
+    page = store.list_orders(WorkOrderQuery(limit=2, offset=1, with_history=False))
+    assert len(page) == 2 and all(o.history == () for o in page)
+    assert [o.history for o in store.list_orders(WorkOrderQuery(limit=10)) if o.id == old.id] != [
+        ()
+    ]
+    since = store.list_orders(WorkOrderQuery(touched_since=T0 + timedelta(days=1)))
+    assert {o.id for o in since} == {o.id for o in fresh}  # the old one was resolved before

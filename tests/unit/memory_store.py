@@ -54,10 +54,13 @@ class MemoryStore:
         return stored
 
     def list_orders(self, query: WorkOrderQuery) -> list[WorkOrder]:
-        wanted = {k: v for k, v in vars(query).items() if v is not None and k != "limit"}
-        return [
+        fields = ("status", "priority", "site", "device", "kind")
+        wanted = {k: getattr(query, k) for k in fields if getattr(query, k) is not None}
+        found = [
             o for o in self.orders.values() if all(getattr(o, k) == v for k, v in wanted.items())
         ]
+        found = found[query.offset : query.offset + query.limit]
+        return found if query.with_history else [replace(o, history=()) for o in found]
 
     def open_order_for(self, site: str, device: str, signature: str) -> WorkOrder | None:
         return next(
