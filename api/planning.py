@@ -219,12 +219,13 @@ def _kpi_routes(router: APIRouter, store: Store) -> None:
         start = _aware(start) if start else end - timedelta(days=30)
         if start >= end:
             raise ApiError(422, "invalid_request", "'from' must be before 'to'")
-        cached = cache.get((start, end))
+        key = (_to_minute(start), _to_minute(end))  # periods a few seconds apart are one period
+        cached = cache.get(key)
         if cached is not None and monotonic() - cached[0] < KPI_CACHE_S:
             return cached[1]
         found = _compute_kpis(store, start, end)
         cache.clear()  # one entry per recent period is enough; never grows without bound
-        cache[(start, end)] = (monotonic(), found)
+        cache[key] = (monotonic(), found)
         return found
 
 
@@ -253,6 +254,10 @@ def _alert_outcomes(store: Store) -> list[tuple[datetime, str]]:
     """What people said about alerts: confirmed (acknowledged) or dismissed."""
     said = {AlertState.ACKNOWLEDGED: "confirmed", AlertState.DISMISSED: "dismissed"}
     return [(a.updated_at, said[a.state]) for state in said for a in store.list_alerts(state)]
+
+
+def _to_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
 
 
 def _aware(moment: datetime) -> datetime:
