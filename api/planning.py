@@ -202,6 +202,7 @@ def _plan_routes(router: APIRouter, store: Store) -> None:
 
 
 KPI_CACHE_S = 60.0  # KPIs change slowly; dashboards ask for the same period every few seconds
+KPI_CACHE_PERIODS = 16
 
 
 def _kpi_routes(router: APIRouter, store: Store) -> None:
@@ -224,7 +225,8 @@ def _kpi_routes(router: APIRouter, store: Store) -> None:
         if cached is not None and monotonic() - cached[0] < KPI_CACHE_S:
             return cached[1]
         found = _compute_kpis(store, start, end)
-        cache.clear()  # one entry per recent period is enough; never grows without bound
+        if len(cache) >= KPI_CACHE_PERIODS:  # bounded: forget the oldest period
+            del cache[min(cache, key=lambda k: cache[k][0])]
         cache[key] = (monotonic(), found)
         return found
 

@@ -231,7 +231,9 @@ class WorkOrderRow(Base):
         Index("ix_work_orders_status_priority", "status", "priority"),
         Index("ix_work_orders_site_device_alert_signature", "site", "device", "alert_signature"),
         Index("ix_work_orders_queue", "priority", "opened_at", "id"),
+        Index("ix_work_orders_status_queue", "status", "priority", "opened_at", "id"),
         Index("ix_work_orders_site_queue", "site", "priority", "opened_at", "id"),
+        Index("ix_work_orders_site_status_queue", "site", "status", "priority", "opened_at", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(200))

@@ -16,13 +16,20 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 
+# The queue's filters come first (equality), its order last, so a page is an index range scan.
+_INDEXES = {
+    "ix_work_orders_queue": ["priority", "opened_at", "id"],
+    "ix_work_orders_status_queue": ["status", "priority", "opened_at", "id"],
+    "ix_work_orders_site_queue": ["site", "priority", "opened_at", "id"],
+    "ix_work_orders_site_status_queue": ["site", "status", "priority", "opened_at", "id"],
+}
+
+
 def upgrade() -> None:
-    op.create_index("ix_work_orders_queue", "work_orders", ["priority", "opened_at", "id"])
-    op.create_index(
-        "ix_work_orders_site_queue", "work_orders", ["site", "priority", "opened_at", "id"]
-    )
+    for name, columns in _INDEXES.items():
+        op.create_index(name, "work_orders", columns)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_work_orders_site_queue", table_name="work_orders")
-    op.drop_index("ix_work_orders_queue", table_name="work_orders")
+    for name in _INDEXES:
+        op.drop_index(name, table_name="work_orders")
