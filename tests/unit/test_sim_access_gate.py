@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import random
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pytest
 
 from facility import CATALOGUE, DeviceRef, EquipmentKind, MetricType
 from simulators.equipment.access_gate import AccessGateModel
-from simulators.equipment.base import DeviceEvent, MetricValue
-from simulators.faults import DAY_MS, HOUR_MS, Fault, FaultType, active_at
+from simulators.equipment.base import MetricValue
+from simulators.faults import DAY_MS, HOUR_MS, Fault, FaultType
+from tests.unit.model_runs import Run, drive
 
 MONDAY = 1_714_348_800_000  # 2024-04-29 00:00 UTC, a Monday
 MINUTE_MS = 60_000
@@ -21,51 +20,11 @@ GATE = DeviceRef("tower", EquipmentKind.ACCESS_GATE, "gate-1")
 SPECS = CATALOGUE[EquipmentKind.ACCESS_GATE]
 
 
-@dataclass
-class Run:
-    """What a model produced over simulated time: one row per step, and all its events."""
-
-    ts: list[int]
-    rows: list[dict[str, MetricValue]]
-    events: list[DeviceEvent]
-
-    def series(self, name: str) -> list[float]:
-        return [float(row[name]) for row in self.rows]
-
-    def between(self, start_ms: int, end_ms: int) -> list[dict[str, MetricValue]]:
-        """Rows of the steps in (start, end]."""
-        return [row for ts, row in zip(self.ts, self.rows, strict=True) if start_ms < ts <= end_ms]
-
-    def of_type(self, kind: str) -> list[DeviceEvent]:
-        return [event for event in self.events if event.type == kind]
-
-    def at(self, ts_ms: int) -> dict[str, MetricValue]:
-        """The row of the last step at or before ts_ms (the first row before the run)."""
-        before = [row for ts, row in zip(self.ts, self.rows, strict=True) if ts <= ts_ms]
-        return before[-1] if before else self.rows[0]
-
-    def increase(self, name: str, start_ms: int, end_ms: int) -> float:
-        """How much a counter grew from start to end, as read at the steps before each."""
-        return float(self.at(end_ms)[name]) - float(self.at(start_ms)[name])
-
-
 def simulate(
     seed: int, start_ms: int, end_ms: int, dt_s: float, faults: Sequence[Fault] = ()
 ) -> Run:
-    """Drive a fresh gate from start to end, one step per interval, under `faults`.
-
-    Faults are passed as the building passes them: also those that ended inside the interval.
-    """
-    model = AccessGateModel(random.Random(seed))
-    run = Run([], [], [])
-    ts = start_ms + round(dt_s * 1000)
-    while ts <= end_ms:
-        step = model.step(ts, dt_s, active_at(faults, ts, ts - int(dt_s * 1000)))
-        run.ts.append(ts)
-        run.rows.append(step.metrics)
-        run.events.extend(step.events)
-        ts += round(dt_s * 1000)
-    return run
+    """Drive a fresh model of this kind from start to end under `faults`."""
+    return drive(AccessGateModel, seed, start_ms, end_ms, dt_s, faults)
 
 
 def fault(kind: FaultType, onset_ms: int, lead_ms: int, repair_ms: int) -> Fault:

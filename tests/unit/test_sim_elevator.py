@@ -6,14 +6,14 @@ import itertools
 import random
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pytest
 
 from facility import CATALOGUE, DeviceRef, EquipmentKind, MetricType
-from simulators.equipment.base import DeviceEvent, MetricValue
+from simulators.equipment.base import MetricValue
 from simulators.equipment.elevator import ElevatorModel, draw_lift_nameplate, hoist_current_a
-from simulators.faults import DAY_MS, HOUR_MS, Fault, FaultType, active_at
+from simulators.faults import DAY_MS, HOUR_MS, Fault, FaultType
+from tests.unit.model_runs import Run, drive
 
 MONDAY = 1_714_348_800_000  # 2024-04-29 00:00 UTC, a Monday
 MINUTE_MS = 60_000
@@ -21,45 +21,11 @@ LIFT = DeviceRef("tower", EquipmentKind.ELEVATOR, "lift-1")
 SPECS = CATALOGUE[EquipmentKind.ELEVATOR]
 
 
-@dataclass
-class Run:
-    """What a model produced over simulated time: one row per step, and all its events."""
-
-    ts: list[int]
-    rows: list[dict[str, MetricValue]]
-    events: list[DeviceEvent]
-
-    def series(self, name: str) -> list[float]:
-        return [float(row[name]) for row in self.rows]
-
-    def between(self, start_ms: int, end_ms: int) -> list[dict[str, MetricValue]]:
-        return [row for ts, row in zip(self.ts, self.rows, strict=True) if start_ms < ts <= end_ms]
-
-    def of_type(self, kind: str) -> list[DeviceEvent]:
-        return [event for event in self.events if event.type == kind]
-
-    def at_or_before(self, ts_ms: int) -> dict[str, MetricValue]:
-        """The row of the last step at or before ts_ms."""
-        return [row for ts, row in zip(self.ts, self.rows, strict=True) if ts <= ts_ms][-1]
-
-
 def simulate(
     seed: int, start_ms: int, end_ms: int, dt_s: float, faults: Sequence[Fault] = ()
 ) -> Run:
-    """Drive a fresh lift from start to end, one step per interval, under `faults`.
-
-    Faults are passed as the building passes them: also those that ended inside the interval.
-    """
-    model = ElevatorModel(random.Random(seed))
-    run = Run([], [], [])
-    ts = start_ms + round(dt_s * 1000)
-    while ts <= end_ms:
-        step = model.step(ts, dt_s, active_at(faults, ts, ts - int(dt_s * 1000)))
-        run.ts.append(ts)
-        run.rows.append(step.metrics)
-        run.events.extend(step.events)
-        ts += round(dt_s * 1000)
-    return run
+    """Drive a fresh model of this kind from start to end under `faults`."""
+    return drive(ElevatorModel, seed, start_ms, end_ms, dt_s, faults)
 
 
 def fault(kind: FaultType, onset_ms: int, lead_ms: int, repair_ms: int) -> Fault:
@@ -336,7 +302,7 @@ def test_hourly_readings_stamp_failure_and_repair_at_their_instant(
     assert back[0].attributes["downtime_s"] == repair / 1000
     down = run.between(failure, repaired)
     assert len(down) == 3  # 01:00, 02:00 and 03:00
-    assert {row["trips"] for row in down} == {run.at_or_before(failure)["trips"]}
+    assert {row["trips"] for row in down} == {run.at(failure)["trips"]}
     assert trips_in(run, repaired - HOUR_MS, repaired + HOUR_MS) > 0  # back at the next reading
 
 
@@ -353,5 +319,5 @@ def test_entrapment_between_two_hourly_readings_still_reported() -> None:
     ]
     assert run.of_type("in_service")[0].attributes["downtime_s"] == repair / 1000
     after = run.between(onset, onset + HOUR_MS)[0]
-    assert after["trips"] > run.at_or_before(onset)["trips"]  # not held out of service
+    assert after["trips"] > run.at(onset)["trips"]  # not held out of service
     assert abs(float(after["leveling_error_mm"])) < 30.0  # not left between floors
