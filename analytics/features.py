@@ -159,6 +159,16 @@ RESIDUALS: dict[EquipmentKind, tuple[Residual, ...]] = {
                  ("load_with_direction", "direction"), "speed_m_s",
                  "hoist current for the load and direction", rises_when_failing=True),
     ),
+    EquipmentKind.FIRE_PANEL: (
+        # On float, charger current follows the battery voltage; an ageing battery draws more.
+        Residual("charger_current_for_voltage", "charger_current_a", ("battery_v",), "mains_ok",
+                 "charger current for the battery voltage", rises_when_failing=True),
+    ),
+    EquipmentKind.ACCESS_GATE: (
+        # Motor current follows how long the stroke takes; binding needs more for the same stroke.
+        Residual("gate_current_for_stroke", "motor_current_a", ("open_time_s",), "opens",
+                 "gate motor current for the stroke time", rises_when_failing=True),
+    ),
 }  # fmt: skip
 
 # Where a crew should look when a feature goes wrong: the parts that cause it.
@@ -178,6 +188,8 @@ LOOK_AT: dict[str, str] = {
     "charger_current": "standby batteries: a failing cell draws charging current",
     "battery_under_load": "standby batteries: replace them if the voltage under load keeps falling",
     "hoist_current_for_load": "hoist brake (dragging), machine bearings, rope and sheave",
+    "charger_current_for_voltage": "standby batteries: a failing cell draws charging current",
+    "gate_current_for_stroke": "gate hinges or track lubrication, gearbox, obstruction",
     "open_time": "gate hinges or track, gearbox, obstruction",
     "gate_current": "gate hinges or track lubrication, gearbox",
 }

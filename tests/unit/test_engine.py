@@ -115,3 +115,22 @@ def test_the_residual_model_sees_a_dragging_brake_that_no_single_metric_shows() 
     assert raised(engine, healthy) == []  # current swings 4-20 A with the load: all normal
     dragging = raised(engine, [lift_trip(m, rng, drag_a=1.5) for m in range(400, 480)])
     assert [signature for signature, _ in dragging] == ["hoist_current_for_load:high"]
+
+
+GATE = DeviceRef("s", EquipmentKind.ACCESS_GATE, "gate-1")
+
+
+def gate_opening(minute: int, rng: random.Random, extra_a: float = 0.0) -> Reading:
+    """An opening whose motor current follows its stroke time (a slower stroke, more current)."""
+    stroke = rng.uniform(3.0, 6.0)
+    current = 1.0 + 0.5 * stroke + rng.gauss(0, 0.05) + extra_a
+    metrics = {"opens": float(minute), "open_time_s": stroke, "motor_current_a": current}
+    return Reading(GATE, minute * MIN, metrics)
+
+
+def test_the_gate_residual_sees_more_current_for_the_same_stroke() -> None:
+    rng = random.Random(6)
+    engine = Engine(SETTINGS)
+    assert raised(engine, [gate_opening(m, rng) for m in range(400)]) == []
+    binding = raised(engine, [gate_opening(m, rng, extra_a=0.6) for m in range(400, 480)])
+    assert "gate_current_for_stroke:high" in [signature for signature, _ in binding]
