@@ -99,6 +99,7 @@ def serve(app: FastAPI, host: str, port: int) -> None:
     collections over them took 40-55 ms every second or two under load (docs/benchmarks.md)."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(50_000, 20, 20)  # requests make short-lived garbage: collect it in bulk
     uvicorn.run(app, host=host, port=port, log_config=None)
 
 
