@@ -506,10 +506,13 @@ class SqlStore:
             return _load_order(session, order.id)  # what is stored now, read under the lock
 
     def list_orders(self, query: WorkOrderQuery) -> list[WorkOrder]:
-        """Matching orders in queue order: most urgent first, then oldest first."""
-        statement = select(WorkOrderRow)
-        if query.with_history:
-            statement = statement.options(selectinload(WorkOrderRow.history))
+        """Matching orders in queue order: most urgent first, then oldest first.
+
+        Read as plain rows, not ORM objects: lists and KPIs read thousands of orders, and
+        building ORM objects was most of their time (docs/benchmarks.md).
+        """
+        columns = [WorkOrderRow.id, *(getattr(WorkOrderRow, n) for n in _ORDER_COLUMNS)]
+        statement = select(*columns)
         for name in ("status", "priority", "site", "device", "kind"):
             wanted = getattr(query, name)
             if wanted is not None:
@@ -519,7 +522,10 @@ class SqlStore:
         order_by = (WorkOrderRow.priority, WorkOrderRow.opened_at, WorkOrderRow.id)
         page = statement.order_by(*order_by).offset(query.offset).limit(query.limit)
         with self._read() as session:
-            return [_order(row, query.with_history) for row in session.scalars(page)]
+            rows = session.execute(page).all()
+            ids = [row.id for row in rows]
+            histories = _histories(session, ids) if query.with_history else {}
+        return [WorkOrder(**row._mapping, history=histories.get(row.id, ())) for row in rows]
 
     def open_order_for(self, site: str, device: str, signature: str) -> WorkOrder | None:
         """The newest still-active order an alert with this signature opened on this device."""
@@ -847,6 +853,25 @@ def _order(row: WorkOrderRow, with_history: bool = True) -> WorkOrder:
         for h in (row.history if with_history else ())
     )
     return WorkOrder(id=row.id, history=history, **{n: getattr(row, n) for n in _ORDER_COLUMNS})
+
+
+def _histories(session: Session, ids: list[int]) -> dict[int, tuple[HistoryEntry, ...]]:
+    """The histories of many orders in a few queries (ids in chunks: SQLite caps parameters)."""
+    found: dict[int, list[HistoryEntry]] = {}
+    fields = (HistoryRow.at, HistoryRow.actor, HistoryRow.action, HistoryRow.from_status,
+              HistoryRow.to_status, HistoryRow.note)  # fmt: skip
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        statement = (
+            select(HistoryRow.work_order_id, *fields)
+            .where(HistoryRow.work_order_id.in_(chunk))
+            .order_by(HistoryRow.work_order_id, HistoryRow.seq)
+        )
+        for row in session.execute(statement):
+            entry = HistoryEntry(row.at, row.actor, row.action, row.from_status, row.to_status,
+                                 row.note)  # fmt: skip
+            found.setdefault(row.work_order_id, []).append(entry)
+    return {order_id: tuple(entries) for order_id, entries in found.items()}
 
 
 def _touched_since(moment: datetime) -> ColumnElement[bool]:
