@@ -38,6 +38,36 @@ class Run:
         return float(self.at(end_ms)[name]) - float(self.at(start_ms)[name])
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One step of a model: its reading at ts_ms, after an interval of dt_s, and its events."""
+
+    ts_ms: int
+    dt_s: float
+    metrics: dict[str, MetricValue]
+    events: list[DeviceEvent]
+
+    def __getitem__(self, name: str) -> float:
+        return float(self.metrics[name])
+
+
+def steps(
+    model: EquipmentModel, start_ms: int, end_ms: int, dt_s: float, faults: Sequence[Fault] = ()
+) -> list[Sample]:
+    """Step a model from start to end, one reading per interval, under `faults`.
+
+    Faults are passed as the building passes them: also those that ended inside the interval.
+    """
+    found = []
+    interval_ms = round(dt_s * 1000)
+    ts = start_ms + interval_ms
+    while ts <= end_ms:
+        step = model.step(ts, dt_s, active_at(faults, ts, ts - interval_ms))
+        found.append(Sample(ts, dt_s, step.metrics, step.events))
+        ts += interval_ms
+    return found
+
+
 def drive(
     make: Callable[[random.Random], EquipmentModel],
     seed: int,
@@ -46,17 +76,7 @@ def drive(
     dt_s: float,
     faults: Sequence[Fault] = (),
 ) -> Run:
-    """Drive a fresh model from start to end, one step per interval, under `faults`.
-
-    Faults are passed as the building passes them: also those that ended inside the interval.
-    """
-    model = make(random.Random(seed))
-    run = Run([], [], [])
-    ts = start_ms + round(dt_s * 1000)
-    while ts <= end_ms:
-        step = model.step(ts, dt_s, active_at(faults, ts, ts - int(dt_s * 1000)))
-        run.ts.append(ts)
-        run.rows.append(step.metrics)
-        run.events.extend(step.events)
-        ts += round(dt_s * 1000)
-    return run
+    """A fresh model from `seed`, stepped from start to end under `faults`, as one Run."""
+    samples = steps(make(random.Random(seed)), start_ms, end_ms, dt_s, faults)
+    events = [event for sample in samples for event in sample.events]
+    return Run([s.ts_ms for s in samples], [s.metrics for s in samples], events)

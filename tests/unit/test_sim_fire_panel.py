@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
@@ -23,22 +23,12 @@ from simulators.equipment.fire_panel import (
     FirePanelModel,
     distinct_times,
 )
-from simulators.faults import DAY_MS, HOUR_MS, Fault, FaultType, active_at
+from simulators.faults import DAY_MS, HOUR_MS, Fault, FaultType
+from tests.unit.model_runs import Sample, steps
 
 MONDAY = 1_714_953_600_000  # 2024-05-06 00:00 UTC
 PANEL = DeviceRef("site", EquipmentKind.FIRE_PANEL, "panel-1")
 SPECS = CATALOGUE[EquipmentKind.FIRE_PANEL]
-
-
-@dataclass(frozen=True)
-class Sample:
-    ts_ms: int
-    dt_s: float
-    metrics: dict[str, MetricValue]
-    events: list[DeviceEvent]
-
-    def __getitem__(self, name: str) -> float:
-        return float(self.metrics[name])
 
 
 def at(hours: float) -> int:
@@ -68,13 +58,8 @@ def simulate(
     phase_ms: int = 0,
 ) -> list[Sample]:
     """Drive a model from MONDAY (+ phase) for `hours`, one reading per `dt_s`."""
-    model = model or panel()
-    samples = []
-    for i in range(1, round(hours * 3600 / dt_s) + 1):
-        ts = MONDAY + phase_ms + round(i * dt_s * 1000)
-        step = model.step(ts, dt_s, active_at(faults, ts, ts - round(dt_s * 1000)))
-        samples.append(Sample(ts, dt_s, step.metrics, step.events))
-    return samples
+    start = MONDAY + phase_ms
+    return steps(model or panel(), start, start + round(hours * HOUR_MS), dt_s, faults)
 
 
 def between(samples: list[Sample], start_h: float, end_h: float) -> list[Sample]:

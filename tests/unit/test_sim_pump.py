@@ -10,30 +10,20 @@ from __future__ import annotations
 import random
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 import pytest
 
 from facility import CATALOGUE, DeviceRef, EquipmentKind
-from simulators.equipment.base import DeviceEvent, MetricValue
+from simulators.equipment.base import DeviceEvent
 from simulators.equipment.pump import PumpModel
-from simulators.faults import HOUR_MS, Fault, FaultType, active_at
+from simulators.faults import HOUR_MS, Fault, FaultType
+from tests.unit.model_runs import Sample, steps
 
 MONDAY = 1_714_953_600_000  # 2024-05-06 00:00 UTC
 PUMP = DeviceRef("site", EquipmentKind.PUMP, "pump-1")
 SPECS = CATALOGUE[EquipmentKind.PUMP]
-
-
-@dataclass(frozen=True)
-class Sample:
-    ts_ms: int
-    metrics: dict[str, MetricValue]
-    events: list[DeviceEvent]
-
-    def __getitem__(self, name: str) -> float:
-        return float(self.metrics[name])
 
 
 def at(hours: float) -> int:
@@ -53,12 +43,7 @@ def simulate(
 ) -> list[Sample]:
     """Drive a fresh model from MONDAY + start_h for `hours`, one reading per `dt_s`."""
     model = PumpModel(random.Random(seed))
-    samples = []
-    for i in range(1, round(hours * 3600 / dt_s) + 1):
-        ts = at(start_h) + round(i * dt_s * 1000)
-        step = model.step(ts, dt_s, active_at(faults, ts, ts - round(dt_s * 1000)))
-        samples.append(Sample(ts, step.metrics, step.events))
-    return samples
+    return steps(model, at(start_h), at(start_h + hours), dt_s, faults)
 
 
 def between(samples: list[Sample], start_h: float, end_h: float) -> list[Sample]:
