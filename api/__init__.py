@@ -2,5 +2,7 @@
 
 from api.app import create_app
 from api.auth import create_key
+from api.kpi_cache import KpiCache
+from api.planning import kpis_in_database
 
-__all__ = ["create_app", "create_key"]
+__all__ = ["KpiCache", "create_app", "create_key", "kpis_in_database"]

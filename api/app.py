@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from api.auth import ApiError, Caller, require
+from api.kpi_cache import KpiCache
 from api.planning import planning_routes
 from api.schemas import (
     ActionBody,
@@ -57,8 +58,9 @@ Worker = Annotated[Caller, Depends(require(*WORKERS))]
 AlertReader = Annotated[Caller, Depends(require(*READERS, Role.INTEGRATOR))]
 
 
-def create_app(store: Store, desk: Desk) -> FastAPI:
-    """The application over a store and a desk (both passed in, so tests choose them)."""
+def create_app(store: Store, desk: Desk, kpis: KpiCache | None = None) -> FastAPI:
+    """The application over a store and a desk (both passed in, so tests choose them); KPIs
+    from `kpis` when given (`facmon api` computes them in a process of its own)."""
     app = FastAPI(title="facmon", version="0.1.0", description=__doc__)
     app.state.store = store
     app.state.desk = desk
@@ -66,7 +68,7 @@ def create_app(store: Store, desk: Desk) -> FastAPI:
     router = APIRouter(prefix="/api/v1")
     _work_order_routes(router, desk, store)
     _alert_routes(router, store)
-    planning_routes(router, store)
+    planning_routes(router, store, kpis)
     app.include_router(router)
     return app
 

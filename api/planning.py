@@ -8,21 +8,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
-from time import monotonic
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field, field_validator
 
 from api.auth import ApiError, Caller, require
+from api.kpi_cache import KpiCache, Period
 from api.schemas import RecordId
 from maintenance.domain import Priority
 from maintenance.kpis import compute_kpis, compute_kpis_by
 from maintenance.pm import EveryDays, EveryUsage, PmPlan, Trigger, WhenForecast
 from maintenance.sla import BusinessCalendar, SlaPolicy
+from maintenance.sql import SqlStore
 from maintenance.store import AlertState, Role, Store, WorkOrderQuery
 
-__all__ = ["planning_routes"]
+__all__ = ["kpis_in_database", "kpis_in_store", "planning_routes"]
 
 Reader = Annotated[Caller, Depends(require(Role.VIEWER, Role.CREW, Role.MANAGER))]
 Planner = Annotated[Caller, Depends(require(Role.MANAGER))]
@@ -143,10 +145,11 @@ def _plan_out(plan: PmPlan) -> dict[str, Any]:
     }
 
 
-def planning_routes(router: APIRouter, store: Store) -> None:
+def planning_routes(router: APIRouter, store: Store, kpis: KpiCache | None = None) -> None:
+    """The routes; KPIs from `kpis` when given, else computed from `store` in a thread."""
     _policy_routes(router, store)
     _plan_routes(router, store)
-    _kpi_routes(router, store)
+    _kpi_routes(router, kpis or KpiCache(partial(kpis_in_store, store)))
 
 
 def _policy_routes(router: APIRouter, store: Store) -> None:
@@ -201,12 +204,22 @@ def _plan_routes(router: APIRouter, store: Store) -> None:
         return Response(status_code=204)
 
 
-KPI_CACHE_S = 60.0  # KPIs change slowly; dashboards ask for the same period every few seconds
-KPI_CACHE_PERIODS = 16
+def kpis_in_store(store: Store, period: Period) -> dict[str, Any]:
+    """A period's KPIs (None: the 30 days up to now), overall, per site and per kind."""
+    return _compute_kpis(store, *(period or _last_30_days()))
 
 
-def _kpi_routes(router: APIRouter, store: Store) -> None:
-    cache: dict[tuple[datetime, datetime], tuple[float, dict[str, Any]]] = {}
+def kpis_in_database(url: str, period: Period) -> dict[str, Any]:
+    """kpis_in_store for a process of its own: it opens the database once and keeps it."""
+    if url not in _databases:
+        _databases[url] = SqlStore(url)
+    return kpis_in_store(_databases[url], period)
+
+
+_databases: dict[str, SqlStore] = {}  # per process: the KPI worker's connection pool
+
+
+def _kpi_routes(router: APIRouter, cache: KpiCache) -> None:
 
     @router.get("/kpis")
     def kpis(
@@ -214,21 +227,16 @@ def _kpi_routes(router: APIRouter, store: Store) -> None:
         start: Annotated[datetime | None, Query(alias="from")] = None,
         end: Annotated[datetime | None, Query(alias="to")] = None,
     ) -> dict[str, Any]:
-        """KPIs for [from, to) (default: the last 30 days), overall, per site and per kind,
-        computed at most once a minute per period. Roles: viewer, manager, admin."""
-        end = _aware(end) if end else datetime.now(UTC).replace(second=0, microsecond=0)
+        """KPIs for [from, to) (default: the last 30 days), overall, per site and per kind.
+        A period's answer is recomputed in the background once it is a minute old, so it may
+        be up to a few minutes behind (`computed_s_ago`). Roles: viewer, manager, admin."""
+        if start is None and end is None:  # the dashboards' question, kept as one period
+            return cache.get(None)
+        end = _aware(end) if end else _to_minute(datetime.now(UTC))
         start = _aware(start) if start else end - timedelta(days=30)
         if start >= end:
             raise ApiError(422, "invalid_request", "'from' must be before 'to'")
-        key = (_to_minute(start), _to_minute(end))  # periods a few seconds apart are one period
-        cached = cache.get(key)
-        if cached is not None and monotonic() - cached[0] < KPI_CACHE_S:
-            return cached[1]
-        found = _compute_kpis(store, start, end)
-        if len(cache) >= KPI_CACHE_PERIODS:  # bounded: forget the oldest period
-            del cache[min(cache, key=lambda k: cache[k][0])]
-        cache[key] = (monotonic(), found)
-        return found
+        return cache.get((_to_minute(start), _to_minute(end)))  # to the minute: one period
 
 
 def _compute_kpis(store: Store, start: datetime, end: datetime) -> dict[str, Any]:
@@ -256,6 +264,11 @@ def _alert_outcomes(store: Store) -> list[tuple[datetime, str]]:
     """What people said about alerts: confirmed (acknowledged) or dismissed."""
     said = {AlertState.ACKNOWLEDGED: "confirmed", AlertState.DISMISSED: "dismissed"}
     return [(a.updated_at, said[a.state]) for state in said for a in store.list_alerts(state)]
+
+
+def _last_30_days() -> tuple[datetime, datetime]:
+    end = datetime.now(UTC)  # to the moment: an order opened a second ago counts
+    return end - timedelta(days=30), end
 
 
 def _to_minute(moment: datetime) -> datetime:

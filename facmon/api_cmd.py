@@ -11,6 +11,13 @@ import argparse
 import gc
 import json
 import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -20,7 +27,7 @@ import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from fastapi import FastAPI
 
-from api.app import create_app
+from api import KpiCache, create_app, kpis_in_database
 from api.auth import create_key
 from facility import Settings
 from facmon.db_cmd import sqlite_path
@@ -32,7 +39,7 @@ from maintenance.store import Role
 
 log = logging.getLogger("facmon.api")
 
-__all__ = ["add_api_arguments", "add_key_arguments", "open_store"]
+__all__ = ["add_api_arguments", "add_key_arguments", "kpi_worker", "open_store", "serve"]
 
 
 def add_api_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,11 +94,37 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
     scheduler.add_job(jobs, "interval", seconds=args.jobs_every)
     scheduler.start()
     try:
-        serve(create_app(store, desk), args.host, args.port)
+        with kpi_worker(settings.database_url) as kpis:
+            serve(create_app(store, desk, kpis), args.host, args.port)
     finally:
         scheduler.shutdown(wait=False)
         store.close()
     return 0
+
+
+@contextmanager
+def kpi_worker(database_url: str) -> Iterator[KpiCache]:
+    """KPIs computed in a process of their own: a cold period is about a second of Python,
+    which in this process would stall every request behind the interpreter lock."""
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited locks
+    parent = os.getpid()
+    with ProcessPoolExecutor(
+        1, mp_context=spawn, initializer=_exit_with_parent, initargs=(parent,)
+    ) as worker:
+        worker.submit(int).result()  # started now rather than by the first KPI request
+        yield KpiCache(partial(kpis_in_database, database_url), executor=worker)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the KPI worker: end when the API process has gone. uvicorn re-raises SIGTERM after
+    its graceful shutdown, so the API process can end without shutting the pool down."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:

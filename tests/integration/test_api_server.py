@@ -24,12 +24,7 @@ def facmon(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=True)
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    env = {**os.environ, "FACMON_DATABASE_URL": f"sqlite:///{tmp_path}/facmon.db",
-           "FACMON_STATE_DIR": str(tmp_path)}  # fmt: skip
-    keys = {role: facmon(env, "keys", "create", "--role", role, "--name", f"{role}-1").stdout
-            .strip().splitlines()[-1] for role in ("viewer", "crew", "manager")}  # fmt: skip
+def start_api(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "facmon.cli", "api", "--port", str(port)],
@@ -44,6 +39,20 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
             return False
 
     wait_for(up, 20, "the API to serve")
+    return process, url
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "FACMON_DATABASE_URL": f"sqlite:///{tmp_path}/facmon.db",
+            "FACMON_STATE_DIR": str(tmp_path)}  # fmt: skip
+
+
+@pytest.fixture
+def server(env: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
+    keys = {role: facmon(env, "keys", "create", "--role", role, "--name", f"{role}-1").stdout
+            .strip().splitlines()[-1] for role in ("viewer", "crew", "manager")}  # fmt: skip
+    process, url = start_api(env)
     yield url, keys
     process.send_signal(signal.SIGINT)
     process.wait(timeout=20)
@@ -82,3 +91,28 @@ def test_two_people_acting_at_once_one_wins_the_other_gets_409(server) -> None:
     assert codes == [200, 409]
     final = httpx.get(f"{url}/api/v1/work-orders/{made['id']}", headers=crew).json()
     assert len(final["history"]) == 1  # exactly one change was stored
+
+
+def test_kpis_come_from_the_worker_process_and_count_the_new_order(server) -> None:
+    """The KPI worker is a process of its own with its own connection to the database."""
+    url, keys = server
+    crew = {"Authorization": f"Bearer {keys['crew']}"}
+    manager = {"Authorization": f"Bearer {keys['manager']}"}
+    order = {"title": "Pump 2 noisy", "priority": "P2", "site": "tower-b", "device": "pump-2"}
+    assert httpx.post(f"{url}/api/v1/work-orders", json=order, headers=crew).status_code == 201
+    kpis = httpx.get(f"{url}/api/v1/kpis", headers=manager, timeout=30).json()
+    assert kpis["overall"]["orders_opened"] == 1
+    assert kpis["by_site"]["tower-b"]["backlog_total"] == 1
+    assert kpis["computed_s_ago"] == 0.0
+
+
+def test_sigterm_stops_the_api_and_its_kpi_worker(env: dict[str, str]) -> None:
+    """uvicorn ends the process by re-raising SIGTERM, past any clean-up: the KPI worker
+    must notice by itself that its parent has gone."""
+    process, _ = start_api(env)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    assert children, "the API process has no KPI worker"
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=20)
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), 10,
+             "the API's child processes to end")  # fmt: skip

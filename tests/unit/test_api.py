@@ -204,6 +204,9 @@ def test_kpis_for_a_period_overall_and_by_site(world) -> None:
     backwards = client.get("/api/v1/kpis", params={"from": period["to"], "to": period["from"]},
                            headers=auth(keys[Role.MANAGER]))  # fmt: skip
     assert backwards.status_code == 422
+    rolling = client.get("/api/v1/kpis", headers=auth(keys[Role.MANAGER])).json()
+    span = datetime.fromisoformat(rolling["to"]) - datetime.fromisoformat(rolling["from"])
+    assert (span, rolling["computed_s_ago"]) == (timedelta(days=30), 0.0)
 
 
 _R, _C, _M, _I, _A = Role.VIEWER, Role.CREW, Role.MANAGER, Role.INTEGRATOR, Role.ADMIN
