@@ -17,6 +17,7 @@ from facmon import (
     bench_latency,
     bench_throughput,
     db_cmd,
+    devices_cmd,
     ingest_cmd,
     logs,
     simulate_cmd,
@@ -45,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     api_cmd.add_api_arguments(commands.add_parser("api", help="the REST API and its jobs"))
     api_cmd.add_key_arguments(commands.add_parser("keys", help="create or revoke API keys"))
     db_cmd.add_arguments(commands.add_parser("db", help="the work-order database"))
+    devices_cmd.add_arguments(
+        commands.add_parser("devices", help="per-device MQTT credentials for the broker")
+    )
 
     simulate_cmd.add_arguments(
         commands.add_parser("simulate", help="a simulated building publishing telemetry over MQTT")
