@@ -17,6 +17,7 @@ import yaml
 
 from facility import Settings
 from facmon.cli import build_parser
+from facmon.db_cmd import sqlite_path
 
 ROOT = Path(__file__).resolve().parents[2]
 INGEST_SERVICES = ("ingest-1", "ingest-2")
@@ -55,7 +56,23 @@ def _mounts(service: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_stack_has_the_documented_services() -> None:
-    assert {"mosquitto", "influxdb", "grafana", *INGEST_SERVICES} <= set(_services())
+    expected = {"mosquitto", "influxdb", "grafana", "migrate", "analytics", "api"}
+    assert expected | set(INGEST_SERVICES) <= set(_services())
+
+
+def _facmon_services() -> list[str]:
+    return [name for name, service in _services().items() if "command" in service]
+
+
+def test_every_facmon_service_runs_the_one_image_with_a_valid_command() -> None:
+    names = _facmon_services()
+    assert set(names) >= {*INGEST_SERVICES, "migrate", "analytics", "api"}
+    images = {(_services()[name]["image"], _services()[name].get("build")) for name in names}
+    assert images == {("facmon:local", ".")}, "one image, built from the Dockerfile"
+    for name in names:
+        command = _command(_services()[name])
+        assert command[0] == "facmon", name
+        build_parser().parse_args(command[1:])  # exits (SystemExit) on an unknown option
 
 
 @pytest.mark.parametrize("name", list(_services()))
@@ -141,6 +158,53 @@ def test_ingest_reaches_the_stack_services(name: str) -> None:
     assert env["FACMON_INFLUX_DB"] == _environment(services["influxdb"])["INFLUXDB_DB"]
 
 
+def _args(name: str) -> Any:
+    return build_parser().parse_args(_command(_services()[name])[1:])
+
+
+def test_api_serves_on_all_interfaces_at_the_published_port() -> None:
+    args = _args("api")
+    assert args.command == "api" and args.host == "0.0.0.0"
+    assert f"{args.port}:{args.port}" in _services()["api"]["ports"]
+
+
+def test_analytics_reads_every_message_in_its_own_session() -> None:
+    # Not in the ingest share group: analytics must see every reading of every device.
+    args = _args("analytics")
+    assert args.command == "analytics"
+    assert args.topic == _ingest_args(INGEST_SERVICES[0]).topic
+    assert args.client_id not in {_ingest_args(name).client_id for name in INGEST_SERVICES}
+
+
+def _state_volume(name: str) -> str:
+    service = _services()[name]
+    state_dir = _environment(service)["FACMON_STATE_DIR"]
+    [volume] = [source for source, target in _mounts(service) if target == state_dir]
+    return volume
+
+
+def test_analytics_and_api_share_the_database_and_the_state_directory() -> None:
+    # The API reads the forecasts analytics writes to the state directory, and both use the
+    # work-order database; `facmon keys create` run in the api container uses the same one.
+    users = ("migrate", "analytics", "api")
+    urls = {_environment(_services()[name])["FACMON_DATABASE_URL"] for name in users}
+    assert len(urls) == 1
+    assert len({_state_volume(name) for name in users}) == 1
+    [url] = urls
+    database = sqlite_path(url)
+    state_dir = _environment(_services()["api"])["FACMON_STATE_DIR"]
+    assert database is None or (database.is_absolute() and database.parent == Path(state_dir))
+    assert _state_volume("api") not in {_state_volume(name) for name in INGEST_SERVICES}
+
+
+def test_the_database_is_migrated_before_analytics_and_api_start() -> None:
+    assert _args("migrate").command == "db"
+    for name in ("analytics", "api"):
+        depends = _services()[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully", name
+    assert _services()["migrate"]["restart"] == "no", "a one-shot job must not be restarted"
+
+
 # --- Mosquitto configuration ------------------------------------------------------------------
 
 
@@ -195,6 +259,24 @@ def test_grafana_datasource_points_at_the_stack_influxdb() -> None:
     assert datasource["url"] == influx_env["FACMON_INFLUX_URL"]
     assert datasource["jsonData"]["dbName"] == influx_env["FACMON_INFLUX_DB"]
     assert datasource["jsonData"].get("version", "InfluxQL") == "InfluxQL"
+
+
+def test_grafana_loads_the_dashboards_of_the_repository() -> None:
+    grafana = _services()["grafana"]
+    mounts = {target: source for source, target in _mounts(grafana)}
+    provisioning = ROOT / mounts["/etc/grafana/provisioning"]
+    providers = [
+        provider
+        for path in sorted((provisioning / "dashboards").glob("*.y*ml"))
+        for provider in yaml.safe_load(path.read_text())["providers"]
+    ]
+    assert providers, "no dashboard provider"
+    for provider in providers:
+        folder = mounts[provider["options"]["path"]]  # KeyError: the folder is not mounted
+        assert sorted((ROOT / folder).glob("*.json")), f"no dashboards in {folder}"
+    home = _environment(grafana)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    folder, _, name = home.rpartition("/")
+    assert (ROOT / mounts[folder] / name).is_file()
 
 
 # --- docs/operations.md -----------------------------------------------------------------------
