@@ -8,14 +8,19 @@ missing record). Every route states the roles it admits (see api/auth.py).
 from __future__ import annotations
 
 from dataclasses import replace
+from importlib import resources
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 
 from api.auth import ApiError, Caller, require
+from api.devices import device_routes
 from api.kpi_cache import KpiCache
+from api.operations import operations_routes
 from api.planning import planning_routes
 from api.schemas import (
     ActionBody,
@@ -32,6 +37,8 @@ from api.schemas import (
     order_detail,
     order_out,
 )
+from api.sources import Platform
+from api.stream import ChangeFeed, sse_frames
 from maintenance.desk import Desk, FixNotVerified
 from maintenance.domain import Action, InvalidTransition, Priority, Status, WorkOrder
 from maintenance.sla import SlaState, choose_policy, sla_status
@@ -56,11 +63,16 @@ PLANNERS = (Role.MANAGER,)
 Reader = Annotated[Caller, Depends(require(*READERS))]
 Worker = Annotated[Caller, Depends(require(*WORKERS))]
 AlertReader = Annotated[Caller, Depends(require(*READERS, Role.INTEGRATOR))]
+Anyone = Annotated[Caller, Depends(require(*Role))]
 
 
-def create_app(store: Store, desk: Desk, kpis: KpiCache | None = None) -> FastAPI:
+def create_app(
+    store: Store, desk: Desk, kpis: KpiCache | None = None, platform: Platform | None = None
+) -> FastAPI:
     """The application over a store and a desk (both passed in, so tests choose them); KPIs
-    from `kpis` when given (`facmon api` computes them in a process of its own)."""
+    from `kpis` when given (`facmon api` computes them in a process of its own). With a
+    `platform` (telemetry, ingest records, forecasts) it also serves devices, telemetry,
+    health, metrics, the live stream and the dashboard."""
     app = FastAPI(title="facmon", version="0.1.0", description=__doc__)
     app.state.store = store
     app.state.desk = desk
@@ -69,8 +81,35 @@ def create_app(store: Store, desk: Desk, kpis: KpiCache | None = None) -> FastAP
     _work_order_routes(router, desk, store)
     _alert_routes(router, store)
     planning_routes(router, store, kpis)
+    if platform is not None:
+        device_routes(router, store, platform)
+        operations_routes(router, store, platform)
+        _stream_route(router, ChangeFeed(store, platform.telemetry))
+        _dashboard(app)
     app.include_router(router)
     return app
+
+
+def _stream_route(router: APIRouter, feed: ChangeFeed) -> None:
+    @router.get("/stream", response_class=StreamingResponse)
+    async def stream(request: Request, _: Anyone) -> StreamingResponse:
+        """Server-sent events: `alert`, `work_order` and `device` changes as JSON, and a
+        keep-alive comment every 15 s. Roles: all."""
+        frames = sse_frames(feed, request.is_disconnected)
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
+
+
+def _dashboard(app: FastAPI) -> None:
+    """The web dashboard's static files at /dashboard/; / leads there."""
+    web = Path(str(resources.files("dashboards") / "web"))
+    app.mount(
+        "/dashboard", StaticFiles(directory=web, html=True, check_dir=False), name="dashboard"
+    )
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/dashboard/")
 
 
 def _errors(app: FastAPI) -> None:

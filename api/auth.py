@@ -50,6 +50,7 @@ class Caller:
     """Who is calling: the key's name (recorded in history) and role."""
 
     def __init__(self, key: ApiKey) -> None:
+        self.id = key.id
         self.name = key.name
         self.role = key.role
 

@@ -44,7 +44,7 @@ class KpiCache:
         *,
         fresh_s: float = 60.0,
         stale_s: float = 900.0,
-        periods: int = 16,
+        periods: int = 40,  # the trend's 12 weeks and the usual periods
         executor: Executor | None = None,
         clock: Callable[[], float] = monotonic,
     ) -> None:

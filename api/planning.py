@@ -238,6 +238,15 @@ def _kpi_routes(router: APIRouter, cache: KpiCache) -> None:
             raise ApiError(422, "invalid_request", "'from' must be before 'to'")
         return cache.get((_to_minute(start), _to_minute(end)))  # to the minute: one period
 
+    @router.get("/kpis/trend")
+    def trend(_: KpiReader, weeks: Annotated[int, Query(ge=1, le=52)] = 12) -> list[dict[str, Any]]:
+        """Overall KPIs per week (7-day periods ending at the current hour), oldest first,
+        without the per-device and per-kind MTBF maps. Roles: viewer, manager, admin."""
+        end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        weekly = [(end - timedelta(weeks=n + 1), end - timedelta(weeks=n))
+                  for n in reversed(range(weeks))]  # fmt: skip
+        return [_trend_point(cache.get(period)) for period in weekly]
+
 
 def _compute_kpis(store: Store, start: datetime, end: datetime) -> dict[str, Any]:
     """Only orders that matter for the period are loaded: open ones and those touched since."""
@@ -264,6 +273,11 @@ def _alert_outcomes(store: Store) -> list[tuple[datetime, str]]:
     """What people said about alerts: confirmed (acknowledged) or dismissed."""
     said = {AlertState.ACKNOWLEDGED: "confirmed", AlertState.DISMISSED: "dismissed"}
     return [(a.updated_at, said[a.state]) for state in said for a in store.list_alerts(state)]
+
+
+def _trend_point(found: dict[str, Any]) -> dict[str, Any]:
+    overall = {k: v for k, v in found["overall"].items() if not k.startswith("mtbf_hours_by")}
+    return {"from": found["from"], "to": found["to"], **overall}
 
 
 def _last_30_days() -> tuple[datetime, datetime]:

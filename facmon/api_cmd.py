@@ -31,6 +31,8 @@ from api import KpiCache, create_app, kpis_in_database
 from api.auth import create_key
 from facility import Settings
 from facmon.db_cmd import sqlite_path
+from facmon.platform_sources import platform_for
+from ingest import InfluxClient
 from maintenance.desk import Desk
 from maintenance.jobs import DeviceOutlook, generate_pm_orders, sweep_sla
 from maintenance.migrate import upgrade
@@ -93,10 +95,13 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
     jobs = partial(_maintenance_jobs, desk, store, forecasts)
     scheduler.add_job(jobs, "interval", seconds=args.jobs_every)
     scheduler.start()
+    influx = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
     try:
         with kpi_worker(settings.database_url) as kpis:
-            serve(create_app(store, desk, kpis), args.host, args.port)
+            platform = platform_for(settings, influx)
+            serve(create_app(store, desk, kpis, platform), args.host, args.port)
     finally:
+        influx.close()
         scheduler.shutdown(wait=False)
         store.close()
     return 0

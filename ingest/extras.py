@@ -52,8 +52,9 @@ class UncataloguedMetrics:
         self._known |= new
 
     def by_device(self) -> dict[DeviceRef, list[str]]:
-        """Extra metric names per device, sorted."""
+        """Extra metric names per device, sorted, as stored (so also those noted by other
+        ingest processes sharing the file)."""
         result: dict[DeviceRef, list[str]] = {}
-        for device, metric in sorted(self._known, key=lambda p: (p[0].site, p[0].device, p[1])):
-            result.setdefault(device, []).append(metric)
+        for site, kind, device, metric in sorted(self._rows()):
+            result.setdefault(DeviceRef(site, EquipmentKind(kind), device), []).append(metric)
         return result
