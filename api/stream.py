@@ -45,6 +45,7 @@ class ChangeFeed:
         self._polls = 0
         self._queues: set[asyncio.Queue[Change]] = set()
         self._task: asyncio.Task[None] | None = None
+        self.primed = asyncio.Event()  # set once the current state is learnt
 
     def poll(self) -> list[Change]:
         """One look at the store (and, every few polls, at the devices)."""
@@ -108,18 +109,21 @@ class ChangeFeed:
             except Exception:  # a database hiccup must not end the stream for everyone
                 log.exception("live stream poll failed")
                 changes = []
+            self.primed.set()
             for queue in list(self._queues):
                 for change in changes:
                     if not queue.full():  # a stalled reader loses changes, not the server
                         queue.put_nowait(change)
             await asyncio.sleep(every_s)
         self._orders = self._alerts = self._devices = None  # relearn when someone returns
+        self.primed.clear()
 
 
 async def sse_frames(feed: ChangeFeed, is_disconnected: Callable[[], Any]) -> AsyncIterator[str]:
     """The text/event-stream body for one connection, with a keep-alive comment when idle."""
     queue = feed.subscribe()
     try:
+        await feed.primed.wait()  # so that what changes after "connected" is sent
         yield ": connected\n\n"
         while not await is_disconnected():
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -116,3 +117,20 @@ def test_sigterm_stops_the_api_and_its_kpi_worker(env: dict[str, str]) -> None:
     process.wait(timeout=20)
     wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), 10,
              "the API's child processes to end")  # fmt: skip
+
+
+def test_health_says_what_is_down_and_the_stream_carries_changes(server) -> None:
+    """No InfluxDB runs for this server: health is 503 naming it, the rest keeps working."""
+    url, keys = server
+    health = httpx.get(f"{url}/api/v1/health", timeout=10)
+    assert health.status_code == 503
+    assert health.json()["checks"]["database"]["ok"] is True
+    assert health.json()["checks"]["influxdb"]["ok"] is False
+    crew = {"Authorization": f"Bearer {keys['crew']}"}
+    order = {"title": "Gate 4 sticks", "priority": "P3", "site": "tower-c"}
+    with httpx.stream("GET", f"{url}/api/v1/stream", headers=crew, timeout=30) as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == ": connected"
+        assert httpx.post(f"{url}/api/v1/work-orders", json=order, headers=crew).is_success
+        data = next(line for line in lines if line.startswith("data: "))
+    assert json.loads(data.removeprefix("data: "))["title"] == "Gate 4 sticks"
