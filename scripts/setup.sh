@@ -3,13 +3,19 @@
 #
 # Installs the missing Debian packages (Mosquitto, InfluxDB 1.x, venv support), checks that
 # python3 is 3.11 or newer, creates .venv and installs facmon into it with its dev tools.
+# `setup.sh --for-tests` also installs Chromium, which the browser tests drive (the run
+# command does not need it).
 # The packages may start system mosquitto/influxdb services; facmon never relies on them:
 # tests and `facmon up` start their own servers on free ports.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 readonly MIN_PYTHON="3.11"
-readonly DEBIAN_PACKAGES=(mosquitto mosquitto-clients influxdb)
+DEBIAN_PACKAGES=(mosquitto mosquitto-clients influxdb)
+if [ "${1:-}" = "--for-tests" ]; then
+    DEBIAN_PACKAGES+=(chromium)  # Playwright drives Debian's build: no browser download
+fi
+readonly DEBIAN_PACKAGES
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then
