@@ -3,8 +3,8 @@
 #
 # Installs the missing Debian packages (Mosquitto, InfluxDB 1.x, venv support), checks that
 # python3 is 3.11 or newer, creates .venv and installs facmon into it with its dev tools.
-# `setup.sh --for-tests` also installs Chromium, which the browser tests drive (the run
-# command does not need it).
+# `setup.sh --for-tests` also installs Chromium and Node.js, which the browser tests and the
+# dashboard's JavaScript tests use (the run command needs neither).
 # The packages may start system mosquitto/influxdb services; facmon never relies on them:
 # tests and `facmon up` start their own servers on free ports.
 set -euo pipefail
@@ -13,7 +13,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly MIN_PYTHON="3.11"
 DEBIAN_PACKAGES=(mosquitto mosquitto-clients influxdb)
 if [ "${1:-}" = "--for-tests" ]; then
-    DEBIAN_PACKAGES+=(chromium)  # Playwright drives Debian's build: no browser download
+    # Playwright drives Debian's chromium (no browser download); node runs the dashboard's
+    # pure JavaScript modules in the unit tests.
+    DEBIAN_PACKAGES+=(chromium nodejs)
 fi
 readonly DEBIAN_PACKAGES
 
