@@ -223,10 +223,18 @@ def _is_breached(desk: Desk, order: WorkOrder) -> bool:
 def _alert_routes(router: APIRouter, store: Store) -> None:
     @router.get("/alerts", response_model=list[AlertOut])
     def list_alerts(
-        _: AlertReader, state: AlertState | None = None, site: str | None = None
+        _: AlertReader,
+        state: AlertState | None = None,
+        site: str | None = None,
+        work_order_id: Annotated[int | None, Query(ge=1)] = None,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     ) -> list[AlertOut]:
-        """Alerts, newest first. Roles: viewer, crew, manager, integrator, admin."""
-        return [alert_out(a) for a in store.list_alerts(state, site)]
+        """Alerts, newest first; `work_order_id` gives the alerts behind one work order.
+        Roles: viewer, crew, manager, integrator, admin."""
+        found = store.list_alerts(state, site)
+        if work_order_id is not None:
+            found = [a for a in found if a.work_order_id == work_order_id]
+        return [alert_out(a) for a in found[:limit]]
 
     @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
     def acknowledge(alert_id: RecordId, caller: Worker) -> AlertOut:

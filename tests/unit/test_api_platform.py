@@ -214,3 +214,13 @@ def test_the_kpi_trend_is_one_point_per_week(world: World) -> None:
     ends = [datetime.fromisoformat(w["to"]) for w in weeks]
     assert all(b - a == timedelta(weeks=1) for a, b in pairwise(ends))
     assert "mtbf_hours_by_kind" not in weeks[0] and "orders_opened" in weeks[0]
+
+
+def test_the_alerts_behind_one_work_order(world: World) -> None:
+    for device in ("p1", "p2"):
+        world.desk.handle(AlertNotice("raised", "tower-a", "pump", device, "pressure_bar:low",
+                                      "major", datetime.now(UTC), ()))  # fmt: skip
+    orders = {o["device"]: o["id"] for o in world.get("work-orders").json()}
+    behind = world.get("alerts", Role.CREW, work_order_id=orders["p2"]).json()
+    assert [(a["device"], a["work_order_id"]) for a in behind] == [("p2", orders["p2"])]
+    assert len(world.get("alerts", limit=1).json()) == 1

@@ -233,8 +233,7 @@ export function createCrewView(ctx) {
 
   async function findAlert(order) {
     if (!order.site) return null;
-    const alerts = await api.get(`/api/v1/alerts${query({ site: order.site })}`);
-    const mine = alerts.filter((a) => a.work_order_id === order.id);
+    const mine = await api.get(`/api/v1/alerts${query({ work_order_id: order.id })}`);
     return mine.sort((a, b) => toMs(b.started_at) - toMs(a.started_at))[0] || null;
   }
 
