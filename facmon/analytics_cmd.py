@@ -113,8 +113,10 @@ class AnalyticsService:
         history: HistorySource | None = None,
         clock: Callable[[], float] = time.time,
         forecasts_path: Path | None = None,
+        subscribed_path: Path | None = None,
     ) -> None:
         self.forecasts_path = forecasts_path
+        self.subscribed_path = subscribed_path
         self.engine = Engine()
         self.sink = sink
         self.history = history
@@ -188,10 +190,22 @@ class AnalyticsService:
         scheduler.start()
         self.subscriber.start()
         log.info("analytics running", extra={"subscription": self.subscriber.options.subscription})
+        self._note_subscription(stop)
         stop.wait()
         self.subscriber.stop()
         scheduler.shutdown(wait=False)
         log.info("analytics stopped")
+
+    def _note_subscription(self, stop: threading.Event) -> None:
+        """Create `subscribed_path` once the broker has confirmed the subscription: from then on
+        it keeps this session's messages, so `facmon up` may start publishers (its demo site)
+        whose every message analytics must see."""
+        if self.subscribed_path is None:
+            return
+        while not stop.is_set():
+            if self.subscriber.subscribed.wait(0.2):
+                self.subscribed_path.touch()
+                return
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -202,7 +216,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     session = SessionOptions(client_id=args.client_id, topic_filter=args.topic)
     forecasts = Path(settings.state_dir) / "analytics" / "forecasts.json"
     history = InfluxHistory(influx)
-    service = AnalyticsService(settings, session, sink, history, forecasts_path=forecasts)
+    subscribed = Path(settings.state_dir) / "analytics" / "subscribed"
+    service = AnalyticsService(
+        settings, session, sink, history, forecasts_path=forecasts, subscribed_path=subscribed
+    )
     try:
         service.run(stop_on_signals(), args)
     finally:

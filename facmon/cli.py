@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = commands.add_parser("up", help="start the platform (local broker and InfluxDB if needed)")
     ingest_cmd.add_arguments(up)
-    up.add_argument("--port", type=int, default=8000, help="port of the API")
+    stack.add_arguments(up)
     up.set_defaults(handler=stack.up)
 
     ingest = commands.add_parser("ingest", help="MQTT telemetry into InfluxDB")

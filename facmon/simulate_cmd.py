@@ -9,12 +9,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 import orjson
 from rich.console import Console
@@ -33,6 +33,7 @@ from simulators import (
     Simulation,
     SimulationOptions,
     Tally,
+    device_names,
     realistic_mix,
     run_load,
     run_simulation,
@@ -85,6 +86,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--start",
         type=parse_start,
         help="simulated start (ISO 8601); default now, or in the past when accelerated",
+    )
+    time_group.add_argument(
+        "--publish-from",
+        type=parse_start,
+        help="send only what happens from this time (ISO 8601) on: resumes a run from --start",
     )
     behaviour = parser.add_argument_group("behaviour")
     behaviour.add_argument("--seed", type=int, default=0, help="same seed and options: same bytes")
@@ -168,7 +174,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"facmon simulate: {error}", file=sys.stderr)
         return 2
-    simulation = Simulation(options)
+    simulation = (
+        Simulation(options)
+        if args.publish_from is None
+        else ResumedSimulation(options, args.publish_from)
+    )
     if args.output != "mqtt":
         return _run_offline(simulation, args)
     publisher = MqttPublisher(settings.mqtt_url, settings.mqtt_username, settings.mqtt_password)
@@ -182,8 +192,45 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     wall_s = time.monotonic() - started
     summary = tally.summary(publisher.acknowledged, len(simulation.devices), wall_s)
-    print(json.dumps(summary), flush=True)
+    print(json.dumps(_with_withheld(summary, simulation)), flush=True)
     return 0
+
+
+class ResumedSimulation(Simulation):
+    """A run from its original start that sends nothing stamped before `publish_from`: it goes
+    on where an earlier run of the same options stopped (same faults, same wear, same
+    counters) without sending that run's past again. At `publish_from` every device announces
+    itself `online` (retained), as at the start of a run."""
+
+    def __init__(self, options: SimulationOptions, publish_from: int) -> None:
+        super().__init__(options)
+        self.publish_from = publish_from
+        self.withheld = 0  # messages simulated but not sent
+        self._announced = False
+
+    def run(self) -> Generator[Message | Label, None, None]:
+        items = super().run()
+        yield next(items)  # the `run` label, which describes the whole run
+        for item in items:
+            if item.ts_ms >= self.publish_from:
+                yield from self._announce(item.ts_ms)
+                yield item
+            elif isinstance(item, Message):
+                self.withheld += 1
+
+    def _announce(self, ts_ms: int) -> Iterator[Message]:
+        if self._announced:
+            return
+        self._announced = True
+        for device in device_names(self.options.site, self.options.counts):
+            topic = f"facmon/{device.site}/{device.kind}/{device.device}/status"
+            yield Message(ts_ms, topic, b"online", retain=True)
+
+
+def _with_withheld(summary: dict[str, Any], simulation: Simulation) -> dict[str, Any]:
+    if isinstance(simulation, ResumedSimulation):
+        summary["withheld"] = simulation.withheld
+    return summary
 
 
 def _run_offline(simulation: Simulation, args: argparse.Namespace) -> int:
@@ -199,7 +246,7 @@ def _run_offline(simulation: Simulation, args: argparse.Namespace) -> int:
     tally = _drive(simulation, args, send)
     out.flush()
     summary = tally.summary(tally.messages, len(simulation.devices), time.monotonic() - started)
-    print(json.dumps(summary), file=sys.stderr, flush=True)
+    print(json.dumps(_with_withheld(summary, simulation)), file=sys.stderr, flush=True)
     return 0
 
 

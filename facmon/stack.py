@@ -2,41 +2,76 @@
 
 Ingest runs in this process; analytics and the API run as child processes with the same
 settings, and stop with it (Ctrl-C or SIGTERM). On the first start an admin API key is created
-and printed, once.
+and printed, once. Once devices have credentials (`facmon devices provision`), the local broker
+refuses anonymous clients and the platform's own services use the platform account.
+
+With `--demo`, a simulated site publishes too: on the first start it replays a few days of
+history at full speed (wear already under way, so forecasts have a trend) and then goes on in
+real time, with incidents in the first minutes; after a restart it resumes where its stored
+telemetry ends, so nothing is sent twice.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+from prometheus_client import start_http_server
+
 from api.auth import create_key
-from facility import Settings
+from facility import EquipmentKind, Settings
 from facmon import ingest_cmd
 from facmon.api_cmd import open_store
+from facmon.devices_cmd import auth_dir, service_credentials
 from facmon.localstack import Influxd, Mosquitto, is_reachable
+from ingest import InfluxClient, InfluxRejected, InfluxUnavailable, IngestMetrics, IngestService
 from maintenance.store import Role
+from simulators.scenarios import LIVE_DEMO_HISTORY_MS
 
 log = logging.getLogger("facmon.up")
+
+DEMO_SITE = "demo"
+# A small building: two of each kind (one of them faulty, one a healthy twin), one fire panel.
+DEMO_FLEET = ("--elevators", "2", "--pumps", "2", "--fire-panels", "1", "--gates", "2")
+DEMO_FORECAST_EVERY_S = 120  # forecasts soon after the history is in, then every 2 minutes
+READY_TIMEOUT_S = 60.0  # how long the demo site waits for ingest and analytics to subscribe
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`facmon up`'s own options (ingest's come from facmon.ingest_cmd)."""
+    parser.add_argument("--port", type=int, default=8000, help="port of the API and dashboard")
+    parser.add_argument(
+        "--demo", action="store_true", help="also run a simulated site whose faults raise alerts"
+    )
 
 
 def up(settings: Settings, args: argparse.Namespace) -> int:
     """Use the configured broker and InfluxDB when reachable, else run local ones under
     FACMON_STATE_DIR (their data persists there, so a restart continues where it stopped)."""
     state = Path(settings.state_dir).resolve()
+    try:
+        settings = _with_platform_account(settings, state)
+    except ValueError as error:
+        print(f"facmon up: {error}", file=sys.stderr)
+        return 2
     with contextlib.ExitStack() as services:
         if not is_reachable(settings.mqtt_url):
             port = urlparse(settings.mqtt_url).port or 1883
-            broker = services.enter_context(Mosquitto.start(state / "mosquitto", port))
+            mosquitto = Mosquitto.start(state / "mosquitto", port, auth_dir=auth_dir(state))
+            broker = services.enter_context(mosquitto)
             log.info("started local mosquitto", extra={"url": broker.url})
         if not is_reachable(settings.influx_url):
             port = urlparse(settings.influx_url).port or 8086
@@ -44,10 +79,32 @@ def up(settings: Settings, args: argparse.Namespace) -> int:
             log.info("started local influxdb", extra={"url": influx.url})
         settings = _database_in_state_dir(settings)
         admin_key = _first_admin_key(settings)
-        for command in (["analytics"], ["api", "--port", str(args.port)]):
-            services.enter_context(_child(settings, command))
+        analytics_subscribed = state / "analytics" / "subscribed"  # written by analytics
+        analytics_subscribed.unlink(missing_ok=True)
+        services.enter_context(_child(settings, _analytics_command(args)))
+        services.enter_context(_child(settings, ["api", "--port", str(args.port)]))
+        ingest = _ingest_service(settings, args)
+        stop = ingest_cmd.stop_on_signals()
+        if args.demo:
+
+            def subscribed() -> bool:
+                return ingest.subscriber.subscribed.is_set() and analytics_subscribed.exists()
+
+            services.enter_context(_demo_site(settings, state, subscribed))
         print(_banner(settings, args, admin_key), flush=True)
-        return ingest_cmd.run(settings, args)
+        ingest.run(stop)
+        return 0
+
+
+def _with_platform_account(settings: Settings, state: Path) -> Settings:
+    """The platform account's credentials for our own services, unless set explicitly; there
+    are none before the first device is provisioned (the broker is then anonymous)."""
+    if settings.mqtt_username:
+        return settings
+    account = service_credentials(state)
+    if account is None:
+        return settings
+    return replace(settings, mqtt_username=account[0], mqtt_password=account[1])
 
 
 def _database_in_state_dir(settings: Settings) -> Settings:
@@ -69,34 +126,157 @@ def _first_admin_key(settings: Settings) -> str | None:
         store.close()
 
 
+def _analytics_command(args: argparse.Namespace) -> list[str]:
+    if args.demo:  # the demo's forecasts should not wait an hour
+        return ["analytics", "--forecast-every", str(DEMO_FORECAST_EVERY_S)]
+    return ["analytics"]
+
+
+def _ingest_service(settings: Settings, args: argparse.Namespace) -> IngestService:
+    """`facmon ingest` in this process (see facmon.ingest_cmd), its metrics served if asked."""
+    metrics = IngestMetrics()
+    if args.metrics_port:
+        start_http_server(args.metrics_port, addr=args.metrics_host, registry=metrics.registry)
+    return IngestService(settings, ingest_cmd.options_from(args), metrics)
+
+
 @contextlib.contextmanager
 def _child(settings: Settings, command: list[str]) -> Iterator[subprocess.Popen[bytes]]:
     """`facmon <command>` as a child process with these settings, stopped on the way out."""
-    env = {**os.environ, **settings.as_env()}
-    process = subprocess.Popen([sys.executable, "-m", "facmon.cli", *command], env=env)
+    process = _spawn(settings, command)
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop(process)
+
+
+def _spawn(settings: Settings, command: list[str]) -> subprocess.Popen[bytes]:
+    """A child in a process group of its own: a terminal's Ctrl-C reaches only us, so we stop
+    the children in order, and whatever a child starts (the API's KPI worker) is found again."""
+    env = {**os.environ, **settings.as_env()}
+    argv = [sys.executable, "-m", "facmon.cli", *command]
+    return subprocess.Popen(argv, env=env, process_group=0)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, so the child can finish what it was doing; SIGKILL if it has not in 20 s.
+    Then wait for the processes it started, which end with it (SIGKILL after 5 s)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    deadline = time.monotonic() + 5.0
+    while _group_alive(process.pid):
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            return
+        time.sleep(0.1)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _demo_site(settings: Settings, state: Path, subscribed: Callable[[], bool]) -> Iterator[None]:
+    """The `--demo` site as a child `facmon simulate`, started once ingest and analytics have
+    subscribed (on the very first start the broker keeps nothing for them before that, and the
+    replayed history would be lost); stopped on the way out."""
+    cancelled = threading.Event()
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start_when_subscribed() -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not subscribed():
+            if cancelled.wait(0.2):
+                return
+            if time.monotonic() > deadline:
+                log.warning("ingest or analytics has not subscribed; starting the demo anyway")
+                break
+        started.append(_spawn(settings, _demo_command(settings, state)))
+
+    waiter = threading.Thread(target=start_when_subscribed, name="demo-site", daemon=True)
+    waiter.start()
+    try:
+        yield
+    finally:
+        cancelled.set()
+        waiter.join()
+        for process in started:
+            _stop(process)
+
+
+def _demo_command(settings: Settings, state: Path) -> list[str]:
+    """`facmon simulate` for the demo site. The first start fixes the site's timeline (it starts
+    LIVE_DEMO_HISTORY_MS ago and is replayed at full speed up to the present); a restart
+    replays the same timeline from where the stored telemetry ends, sending nothing twice."""
+    plan = state / "demo" / "site.json"
+    now_ms = int(time.time() * 1000)
+    try:
+        start_ms = int(json.loads(plan.read_text(encoding="utf-8"))["start_ms"])
+    except FileNotFoundError:
+        start_ms, resume_ms = now_ms - LIVE_DEMO_HISTORY_MS, None
+        plan.parent.mkdir(parents=True, exist_ok=True)
+        plan.write_text(json.dumps({"site": DEMO_SITE, "start_ms": start_ms}) + "\n")
+    else:
+        stored_until = _demo_stored_until(settings)
+        # Down for longer than the demo's history: skip the rest, as for the first start.
+        resume_ms = max(stored_until + 1 if stored_until else 0, now_ms - LIVE_DEMO_HISTORY_MS)
+    command = ["simulate", "--site", DEMO_SITE, *DEMO_FLEET, "--faults", "live-demo"]
+    command += ["--speed", "0", "--seed", "0", "--start", _iso(start_ms)]
+    return command + (["--publish-from", _iso(resume_ms)] if resume_ms else [])
+
+
+def _demo_stored_until(settings: Settings) -> int | None:
+    """The time of the demo site's newest stored reading: None if there is none, the present
+    if InfluxDB cannot say (better a gap in the demo's charts than its history sent twice)."""
+    measurements = ", ".join(f'"{kind}"' for kind in EquipmentKind)
+    query = f"SELECT * FROM {measurements} WHERE site = '{DEMO_SITE}' ORDER BY time DESC LIMIT 1"
+    client = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
+    try:
+        series = client.query(query, epoch="ms")
+    except (InfluxUnavailable, InfluxRejected) as error:
+        log.warning(f"cannot tell where the demo site stopped ({error}); resuming at the present")
+        return int(time.time() * 1000)
+    finally:
+        client.close()
+    newest = [int(s["values"][0][0]) for s in series if s.get("values")]
+    return max(newest, default=None)
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
 def _banner(settings: Settings, args: argparse.Namespace, admin_key: str | None = None) -> str:
     """What a person starting the platform needs to know, on stdout (logs go to stderr)."""
     metrics = f"http://127.0.0.1:{args.metrics_port}/metrics" if args.metrics_port else "off"
+    access = "platform account" if settings.mqtt_username else "anonymous until devices have keys"
+    demo = f"site '{DEMO_SITE}', {_fleet_size()} simulated devices (history first, then live)"
     return "\n".join(
         [
             "facmon is running (Ctrl-C stops it):",
+            f"  dashboard           http://127.0.0.1:{args.port}/dashboard/",
             f"  API                 http://127.0.0.1:{args.port}/docs",
             f"  devices publish to  {settings.mqtt_url}  topics facmon/<site>/<kind>/<device>/...",
+            f"  broker access       {access}",
             f"  telemetry stored in {settings.influx_url}  database {settings.influx_db}",
             f"  ingest metrics      {metrics}",
             f"  work orders in      {settings.database_url}",
             f"  state directory     {Path(settings.state_dir).resolve()}",
+            *([f"  demo                {demo}"] if args.demo else []),
             *([f"  admin API key (shown once, keep it): {admin_key}"] if admin_key else []),
         ]
     )
+
+
+def _fleet_size() -> int:
+    return sum(int(count) for count in DEMO_FLEET[1::2])

@@ -6,7 +6,10 @@
   healthy stretch before every onset: the scenario the signature tests and demos use.
 - `wear`: every device suffers one degradation fault that fails before the run ends, plus the
   incidents of `default`: the scenario `facmon bench detect` scores detectors on.
-- `demo`: a few faults that show within the first simulated hours, for `facmon up --demo`.
+- `demo`: a few faults that show within the first simulated hours of a run.
+- `live-demo`: the site `facmon up --demo` runs, from `LIVE_DEMO_HISTORY_MS` before the
+  present: wear that has grown for days by the time the replayed history reaches the present
+  (so forecasts have a trend to follow), and incidents in the first minutes after that.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from facility import DeviceRef, EquipmentKind
 from simulators.faults import (
     DAY_MS,
     HOUR_MS,
+    MINUTE_MS,
     PROFILES,
     Fault,
     FaultType,
@@ -26,7 +30,7 @@ from simulators.faults import (
     schedule_fault,
 )
 
-__all__ = ["SCENARIOS", "plan_faults"]
+__all__ = ["LIVE_DEMO_HISTORY_MS", "SCENARIOS", "plan_faults"]
 
 UNBOUNDED_HORIZON_MS = 365 * DAY_MS  # a run "until stopped" is planned a year ahead
 
@@ -111,6 +115,34 @@ def _demo(devices: Sequence[DeviceRef], start: int, end: int, rng: random.Random
     return _ordered(faults)
 
 
+LIVE_DEMO_HISTORY_MS = 3 * DAY_MS  # `facmon up --demo` starts its site this long ago
+
+# (kind, fault, onset, failure), relative to the present of a run that starts
+# LIVE_DEMO_HISTORY_MS before it; each on the kind's first device.
+_LIVE_DEMO = (
+    (EquipmentKind.PUMP, FaultType.PUMP_BEARING_WEAR, -2.5 * DAY_MS, 2 * DAY_MS),
+    (EquipmentKind.ELEVATOR, FaultType.DOOR_OPERATOR_WEAR, -2.5 * DAY_MS, 3 * DAY_MS),
+    (EquipmentKind.ACCESS_GATE, FaultType.FORCED_OPENING, 1 * MINUTE_MS, 1 * MINUTE_MS),
+    (EquipmentKind.FIRE_PANEL, FaultType.FIRE_ALARM, 2 * MINUTE_MS, 2 * MINUTE_MS),
+)
+
+
+def _live_demo(
+    devices: Sequence[DeviceRef], start: int, end: int, rng: random.Random
+) -> list[Fault]:
+    """Wear well under way when the history reaches the present, and incidents just after."""
+    present = start + LIVE_DEMO_HISTORY_MS
+    faults = []
+    for kind, fault_type, onset_ms, failure_ms in _LIVE_DEMO:
+        device = next((d for d in devices if d.kind is kind), None)
+        if device is None:
+            continue
+        onset = present + int(onset_ms)
+        fault = schedule_fault(device, fault_type, onset, rng)
+        faults.append(_fit(fault, present + int(failure_ms), fault.repaired_ms))
+    return _ordered(faults)
+
+
 def _ordered(faults: list[Fault]) -> list[Fault]:
     return sorted(faults, key=lambda f: (f.onset_ms, f.source.device, f.type))
 
@@ -121,6 +153,7 @@ SCENARIOS: dict[str, Planner] = {
     "all": _all,
     "wear": _wear,
     "demo": _demo,
+    "live-demo": _live_demo,
 }
 
 

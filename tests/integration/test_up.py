@@ -131,3 +131,83 @@ def test_up_runs_the_platform_stops_on_ctrl_c_and_continues_after_restart(
     wait_for(lambda: _api_status(api_port, key) == 200, 30, "the same key after the restart")
     second.send_signal(signal.SIGINT)
     assert second.wait(timeout=30) == 0
+
+
+def _provision(env: dict[str, str], kind: str, device: str) -> dict[str, str]:
+    command = ["devices", "provision", "--site", "home", "--kind", kind, "--device", device]
+    result = subprocess.run(
+        [sys.executable, "-m", "facmon.cli", *command],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    issued: dict[str, str] = json.loads(result.stdout)
+    return issued
+
+
+def _publish_as(
+    mqtt_port: int, topic: str, body: dict[str, object], account: dict[str, str] | None
+) -> subprocess.CompletedProcess[bytes]:
+    login = ["-u", account["username"], "-P", account["password"]] if account else []
+    command = ["mosquitto_pub", "-p", str(mqtt_port), "-q", "1", *login, "-t", topic]
+    return subprocess.run([*command, "-m", json.dumps(body)], capture_output=True, timeout=30)
+
+
+def _work_orders(api_port: int, key: str) -> list[dict[str, object]]:
+    try:
+        response = httpx.get(
+            f"http://127.0.0.1:{api_port}/api/v1/work-orders",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=5,
+        )
+    except httpx.HTTPError:
+        return []
+    orders: list[dict[str, object]] = response.json() if response.status_code == 200 else []
+    return orders
+
+
+def test_up_with_provisioned_devices_admits_only_their_credentials_and_uses_the_platform_account(
+    tmp_path: Path, started: list[subprocess.Popen[bytes]]
+):
+    mqtt_port, influx_port, api_port = free_port(), free_port(), free_port()
+    state = tmp_path / "var"
+    env = {
+        **os.environ,
+        "FACMON_STATE_DIR": str(state),
+        "FACMON_MQTT_URL": f"mqtt://127.0.0.1:{mqtt_port}",
+        "FACMON_INFLUX_URL": f"http://127.0.0.1:{influx_port}",
+    }
+    env.pop("FACMON_MQTT_USERNAME", None)
+    env.pop("FACMON_MQTT_PASSWORD", None)
+    pump = _provision(env, "pump", "p1")  # before the first start, as an installer would
+    panel = _provision(env, "fire_panel", "fp1")
+    # The metrics say ingest subscribed: it logged in with the platform account, since the
+    # broker admits no anonymous client (checked below).
+    started.append(_start_up(env, state, api_port))
+    key = _admin_key(state)
+    assert key is not None
+
+    now_ms = int(time.time() * 1000)
+    reading = {"ts": now_ms, "metrics": {"pressure_bar": 4.25}}
+    assert _publish_as(mqtt_port, "facmon/home/pump/p1/telemetry", reading, pump).returncode == 0
+    wait_for(lambda: _pressures(env["FACMON_INFLUX_URL"]) == [4.25], 20, "the device's reading")
+
+    anonymous = {"ts": now_ms + 1, "metrics": {"pressure_bar": 9.75}}
+    refused = _publish_as(mqtt_port, "facmon/home/pump/p1/telemetry", anonymous, None)
+    assert refused.returncode != 0
+    assert b"not authori" in refused.stderr.lower()  # "Connection Refused: not authorised."
+
+    # Analytics is a separate process with the same account: a fire alarm from the panel
+    # becomes an alert and a work order. (On a first start the broker keeps messages for
+    # analytics only from its first subscription on, which it marks with this file.)
+    wait_for((state / "analytics" / "subscribed").exists, 30, "analytics subscribed")
+    alarm = {"ts": now_ms + 2, "type": "fire_alarm", "zone": 3, "test": False}
+    sent = _publish_as(mqtt_port, "facmon/home/fire_panel/fp1/event", alarm, panel)
+    assert sent.returncode == 0
+    wait_for(
+        lambda: any(o["alert_signature"] == "fire_alarm" for o in _work_orders(api_port, key)),
+        60,
+        "a work order from the panel's fire alarm",
+    )
+    time.sleep(1.0)  # anything the anonymous client might have got through would be stored now
+    assert _pressures(env["FACMON_INFLUX_URL"]) == [4.25]
