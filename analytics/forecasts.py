@@ -29,6 +29,7 @@ class HealthLimit:
     limit: float
     rising: bool = True
     unit: str = ""
+    only_when: str | None = None  # an on/off metric: judge the indicator only while it is on
 
 
 @dataclass(frozen=True)

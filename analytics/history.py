@@ -22,7 +22,10 @@ DAY_MS = 86_400_000
 # Maintenance limits managers plan against (ISO 10816 zone C/D for pump vibration; typical
 # service-manual values for door close time, gate opening time and 24 V battery under load).
 HEALTH_LIMITS: dict[EquipmentKind, HealthLimit] = {
-    EquipmentKind.PUMP: HealthLimit("vibration_mm_s", 7.1, rising=True, unit="mm/s"),
+    # a stopped pump does not vibrate: its idle readings would hide the trend of its bearings
+    EquipmentKind.PUMP: HealthLimit(
+        "vibration_mm_s", 7.1, rising=True, unit="mm/s", only_when="running"
+    ),
     EquipmentKind.ELEVATOR: HealthLimit("door_close_time_s", 4.5, rising=True, unit="s"),
     EquipmentKind.FIRE_PANEL: HealthLimit("voltage_under_load_v", 23.0, rising=False, unit="V"),
     EquipmentKind.ACCESS_GATE: HealthLimit("open_time_s", 6.0, rising=True, unit="s"),
@@ -42,8 +45,16 @@ class HistorySource(Protocol):
     def readings(self, device: DeviceRef, since_ms: int, until_ms: int) -> list[Reading]: ...
 
     def series(
-        self, device: DeviceRef, field: str, since_ms: int, until_ms: int
-    ) -> tuple[list[float], list[float]]: ...
+        self,
+        device: DeviceRef,
+        field: str,
+        since_ms: int,
+        until_ms: int,
+        only_when: str | None = None,
+    ) -> tuple[list[float], list[float]]:
+        """Times and values of one field; with `only_when`, of readings where that on/off
+        field was on."""
+        ...
 
 
 def healthy_history(
@@ -61,10 +72,11 @@ def healthy_history(
 
 def forecasts_for(source: HistorySource, device: DeviceRef, now_ms: int) -> dict[str, Any]:
     """The health forecast and usage due date of one device, as plain values for the API."""
-    found: dict[str, Any] = {}
+    found: dict[str, Any] = {"kind": device.kind.value}
     limit = HEALTH_LIMITS.get(device.kind)
     if limit is not None:
-        ts, values = source.series(device, limit.metric, now_ms - 30 * DAY_MS, now_ms)
+        since_ms = now_ms - 30 * DAY_MS
+        ts, values = source.series(device, limit.metric, since_ms, now_ms, limit.only_when)
         forecast = forecast_crossing(np.array(ts), np.array(values), limit, now_ms)
         found["health"] = {
             "metric": forecast.metric,

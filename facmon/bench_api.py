@@ -50,7 +50,7 @@ from facmon.localstack import free_port
 from maintenance.desk import AlertNotice, Desk, priority_for
 from maintenance.domain import ACTIONS, Action, Priority, Status
 from maintenance.migrate import upgrade
-from maintenance.sla import BusinessCalendar, SlaPolicy, choose_policy, due_times
+from maintenance.sla import DEFAULT_POLICIES, SlaPolicy, choose_policy, due_times
 from maintenance.sql import DeviceInfo, SqlStore, for_writing, metadata
 from maintenance.store import Role
 
@@ -169,7 +169,7 @@ def seed(url: str, devices: int, orders: int, now: datetime) -> None:
     store = SqlStore(url)
     try:
         fleet = _add_devices(store, devices)
-        policies = [store.add_sla_policy(p) for p in sla_policies()]
+        policies = [store.add_sla_policy(p) for p in DEFAULT_POLICIES]
         engine = for_writing(store.engine)
         rows = OrderRows(random.Random(5), fleet, policies, now)
         opened = _opening_times(random.Random(7), orders, now)
@@ -197,18 +197,6 @@ def _add_devices(store: SqlStore, count: int) -> list[DeviceInfo]:
             )
         )
         for n, kind in enumerate(kinds)
-    ]
-
-
-def sla_policies() -> list[SlaPolicy]:
-    """Around the clock for P1/P2 (and a stricter one for lifts), desk hours for P3/P4."""
-    desk = BusinessCalendar()
-    return [
-        SlaPolicy(None, "P1 life safety", Priority.P1, None, 15, 240, escalation="notify"),
-        SlaPolicy(None, "P2 urgent", Priority.P2, None, 60, 1440, escalation="raise_priority"),
-        SlaPolicy(None, "P2 elevators", Priority.P2, "elevator", 30, 480),
-        SlaPolicy(None, "P3 normal", Priority.P3, None, 240, 1800, desk, pause_on_hold=True),
-        SlaPolicy(None, "P4 planned", Priority.P4, None, 600, 6000, desk, pause_on_hold=True),
     ]
 
 

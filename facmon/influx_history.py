@@ -33,11 +33,17 @@ class InfluxHistory:
         return readings
 
     def series(
-        self, device: DeviceRef, field: str, since_ms: int, until_ms: int
+        self,
+        device: DeviceRef,
+        field: str,
+        since_ms: int,
+        until_ms: int,
+        only_when: str | None = None,
     ) -> tuple[list[float], list[float]]:
         event_type = _EVENT_FIELDS.get(field)
         measurement = "event" if event_type else str(device.kind)
         extra = f" AND type = '{event_type}'" if event_type else ""
+        extra += f' AND "{only_when}" > 0.5' if only_when else ""  # on/off are stored as 1/0
         select = f'SELECT "{field}" FROM {measurement}'
         rows = self._rows(select, device, since_ms, until_ms, extra)
         pairs = [(float(r["time"]), float(r[field])) for r in rows if r.get(field) is not None]

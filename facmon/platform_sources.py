@@ -86,26 +86,15 @@ class InfluxTelemetry:
         return _snapshots(latest, counts, status)
 
     def series(self, query: SeriesQuery) -> list[tuple[int, float | None]]:
+        """On/off metrics are stored as 1/0 (docs/mqtt-contract.md), so their mean over a
+        window is the share of it spent on."""
         q = query
         where = (f"time >= {q.start_ms}ms AND time < {q.end_ms}ms"
                  f"{_where(site=q.site, device=q.device)}")  # fmt: skip
-        per_window = f'FROM "{q.kind}" WHERE {where}{{}} GROUP BY time({q.window_s}s)'
-        try:
-            found = self._column(f'SELECT {q.aggregate}("{q.metric}") {per_window.format("")}')
-        except SourceUnavailable as error:
-            if "boolean" not in str(error):
-                raise
-            # on/off metrics (running, mains_ok) cannot be averaged in InfluxQL: the share of
-            # each window's readings that were on, from two counts
-            count = f'SELECT count("{q.metric}") {per_window}'
-            on = dict(self._column(count.format(f' AND "{q.metric}" = true')))
-            total = self._column(count.format(""))
-            found = [(t, None if not n else (on.get(t) or 0) / n) for t, n in total]
-        return [(t, None if v is None else float(v)) for t, v in found]
-
-    def _column(self, influxql: str) -> list[tuple[int, Any]]:
-        found = self._query(influxql + " fill(null)")
-        return [(int(t), v) for t, v in found[0]["values"]] if found else []
+        found = self._query(f'SELECT {q.aggregate}("{q.metric}") FROM "{q.kind}" WHERE {where}'
+                            f" GROUP BY time({q.window_s}s) fill(null)")  # fmt: skip
+        rows = found[0]["values"] if found else []
+        return [(int(t), None if v is None else float(v)) for t, v in rows]
 
     def events(self, query: EventQuery) -> list[dict[str, Any]]:
         q = query

@@ -70,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fleet = parser.add_argument_group("fleet")
     fleet.add_argument("--site", default="demo-site", help="site name in the topics")
     fleet.add_argument("--devices", type=int, help="N devices in a residential mix")
-    for kind, flag in _KIND_FLAGS.items():
+    for kind, flag in KIND_OPTIONS.items():
         fleet.add_argument(flag, type=int, default=0, help=f"number of {kind} devices")
     time_group = parser.add_argument_group("time")
     time_group.add_argument("--interval", type=parse_duration, default=60.0, help="per reading")
@@ -115,7 +115,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run)
 
 
-_KIND_FLAGS = {
+KIND_OPTIONS = {
     EquipmentKind.ELEVATOR: "--elevators",
     EquipmentKind.PUMP: "--pumps",
     EquipmentKind.FIRE_PANEL: "--fire-panels",
@@ -144,7 +144,9 @@ def default_start(args: argparse.Namespace, duration_ms: int | None, now_ms: int
 
 def options_from(args: argparse.Namespace, now_ms: int) -> SimulationOptions:
     """The simulation the command line asks for."""
-    counts = {kind: getattr(args, flag[2:].replace("-", "_")) for kind, flag in _KIND_FLAGS.items()}
+    counts = {
+        kind: getattr(args, flag[2:].replace("-", "_")) for kind, flag in KIND_OPTIONS.items()
+    }
     if args.devices is not None:
         counts = realistic_mix(args.devices)
     elif not any(counts.values()):

@@ -37,15 +37,20 @@ from facmon import ingest_cmd
 from facmon.api_cmd import open_store
 from facmon.devices_cmd import auth_dir, service_credentials
 from facmon.localstack import Influxd, Mosquitto, is_reachable
+from facmon.simulate_cmd import KIND_OPTIONS
 from ingest import InfluxClient, InfluxRejected, InfluxUnavailable, IngestMetrics, IngestService
+from maintenance.pm import PLAN_TEMPLATES, PmPlan, plans_for_devices
+from maintenance.sla import DEFAULT_POLICIES
 from maintenance.store import Role
+from simulators import device_names
 from simulators.scenarios import LIVE_DEMO_HISTORY_MS
 
 log = logging.getLogger("facmon.up")
 
 DEMO_SITE = "demo"
 # A small building: two of each kind (one of them faulty, one a healthy twin), one fire panel.
-DEMO_FLEET = ("--elevators", "2", "--pumps", "2", "--fire-panels", "1", "--gates", "2")
+DEMO_FLEET = {EquipmentKind.ELEVATOR: 2, EquipmentKind.PUMP: 2, EquipmentKind.FIRE_PANEL: 1,
+              EquipmentKind.ACCESS_GATE: 2}  # fmt: skip
 DEMO_FORECAST_EVERY_S = 120  # forecasts soon after the history is in, then every 2 minutes
 READY_TIMEOUT_S = 60.0  # how long the demo site waits for ingest and analytics to subscribe
 
@@ -78,7 +83,7 @@ def up(settings: Settings, args: argparse.Namespace) -> int:
             influx = services.enter_context(Influxd.start(state / "influxdb", port))
             log.info("started local influxdb", extra={"url": influx.url})
         settings = _database_in_state_dir(settings)
-        admin_key = _first_admin_key(settings)
+        admin_key = _first_start(settings, demo=args.demo)
         analytics_subscribed = state / "analytics" / "subscribed"  # written by analytics
         analytics_subscribed.unlink(missing_ok=True)
         services.enter_context(_child(settings, _analytics_command(args)))
@@ -115,15 +120,29 @@ def _database_in_state_dir(settings: Settings) -> Settings:
     return replace(settings, database_url=f"sqlite:///{path}")
 
 
-def _first_admin_key(settings: Settings) -> str | None:
-    """A new admin key when the database has none yet (the first start), else None."""
+def _first_start(settings: Settings, demo: bool) -> str | None:
+    """On the first start (no API key yet): an admin key, returned to be printed once, and the
+    default SLA policies unless some exist. The demo site also gets its maintenance plans."""
     store = open_store(settings)
     try:
+        if demo and not store.pm_plans(DEMO_SITE):
+            for plan in _demo_plans():
+                store.add_pm_plan(plan)
         if store.has_keys():
             return None
+        if not store.sla_policies():
+            for policy in DEFAULT_POLICIES:
+                store.add_sla_policy(policy)
         return create_key(store, "admin (created by facmon up)", Role.ADMIN)[1]
     finally:
         store.close()
+
+
+def _demo_plans() -> list[PmPlan]:
+    """The standard plans (maintenance.pm.PLAN_TEMPLATES) for every device of the demo site."""
+    devices = device_names(DEMO_SITE, DEMO_FLEET)
+    return [plan for template in PLAN_TEMPLATES for plan in plans_for_devices(
+        template, DEMO_SITE, [d.device for d in devices if d.kind == template.kind])]  # fmt: skip
 
 
 def _analytics_command(args: argparse.Namespace) -> list[str]:
@@ -230,7 +249,10 @@ def _demo_command(settings: Settings, state: Path) -> list[str]:
         stored_until = _demo_stored_until(settings)
         # Down for longer than the demo's history: skip the rest, as for the first start.
         resume_ms = max(stored_until + 1 if stored_until else 0, now_ms - LIVE_DEMO_HISTORY_MS)
-    command = ["simulate", "--site", DEMO_SITE, *DEMO_FLEET, "--faults", "live-demo"]
+    fleet = [
+        part for kind, count in DEMO_FLEET.items() for part in (KIND_OPTIONS[kind], str(count))
+    ]
+    command = ["simulate", "--site", DEMO_SITE, *fleet, "--faults", "live-demo"]
     command += ["--speed", "0", "--seed", "0", "--start", _iso(start_ms)]
     return command + (["--publish-from", _iso(resume_ms)] if resume_ms else [])
 
@@ -260,7 +282,8 @@ def _banner(settings: Settings, args: argparse.Namespace, admin_key: str | None 
     """What a person starting the platform needs to know, on stdout (logs go to stderr)."""
     metrics = f"http://127.0.0.1:{args.metrics_port}/metrics" if args.metrics_port else "off"
     access = "platform account" if settings.mqtt_username else "anonymous until devices have keys"
-    demo = f"site '{DEMO_SITE}', {_fleet_size()} simulated devices (history first, then live)"
+    devices = sum(DEMO_FLEET.values())
+    demo = f"site '{DEMO_SITE}', {devices} simulated devices (history first, then live)"
     return "\n".join(
         [
             "facmon is running (Ctrl-C stops it):",
@@ -276,7 +299,3 @@ def _banner(settings: Settings, args: argparse.Namespace, admin_key: str | None 
             *([f"  admin API key (shown once, keep it): {admin_key}"] if admin_key else []),
         ]
     )
-
-
-def _fleet_size() -> int:
-    return sum(int(count) for count in DEMO_FLEET[1::2])

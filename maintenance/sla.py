@@ -17,6 +17,7 @@ from typing import Literal
 from maintenance.domain import HistoryEntry, Priority, Status, WorkOrder
 
 __all__ = [
+    "DEFAULT_POLICIES",
     "BusinessCalendar",
     "Escalation",
     "SlaPolicy",
@@ -358,3 +359,17 @@ def escalate(
         order, message = _record_escalation(order, status, policy, now)
         messages.extend([message] if message else [])
     return order, messages
+
+
+DEFAULT_POLICIES: tuple[SlaPolicy, ...] = (
+    SlaPolicy(None, "P1 life safety", Priority.P1, None, 15, 240, escalation="notify"),
+    SlaPolicy(None, "P2 urgent", Priority.P2, None, 60, 1440, escalation="raise_priority"),
+    SlaPolicy(None, "P2 elevators", Priority.P2, "elevator", 30, 480),
+    SlaPolicy(None, "P3 normal", Priority.P3, None, 240, 1800, BusinessCalendar(),
+              pause_on_hold=True),
+    SlaPolicy(None, "P4 planned", Priority.P4, None, 600, 6000, BusinessCalendar(),
+              pause_on_hold=True),
+)  # fmt: skip
+"""Starting points that `facmon up` installs on a first start, for managers to change: around
+the clock for P1 and P2 (stricter for lifts, where people get trapped), desk hours with the
+clock paused on hold for P3 and P4."""

@@ -24,7 +24,8 @@ def telemetry(influxd: Influxd, influx_db: str) -> InfluxTelemetry:
     """Two pumps and a gate: p1 reports every minute for an hour, p2 once 2 h ago, g1 only
     a status; a few events."""
     now = int(time.time() * 1000)
-    lines = [f'pump,site=s1,device=p1 pressure_bar={4 + n / 100},running={"t" if n % 2 else "f"}'
+    # on/off metrics as ingest stores them: 1 and 0
+    lines = [f"pump,site=s1,device=p1 pressure_bar={4 + n / 100},running={n % 2}"
              f",humidity_pct=40 {now - n * MIN_MS}" for n in range(60)]  # fmt: skip
     status, event = "device_status,site=s", "event,site=s1,kind=pump,device=p"
     lines += [f"pump,site=s1,device=p2 pressure_bar=3.5 {now - 120 * MIN_MS}",
@@ -41,7 +42,7 @@ def test_devices_show_latest_reading_rate_and_status(telemetry: InfluxTelemetry)
     found = {d.device: d for d in telemetry.devices()}
     assert set(found) == {"p1", "p2", "g1"}
     p1, p2, g1 = found["p1"], found["p2"], found["g1"]
-    assert p1.latest == {"pressure_bar": 4.0, "running": False, "humidity_pct": 40.0}
+    assert p1.latest == {"pressure_bar": 4.0, "running": 0.0, "humidity_pct": 40.0}
     assert (p1.online, p1.readings_last_10_min) == (True, 10)  # n = 0..9 are within 10 min
     assert p1.last_seen_ms is not None and p1.last_seen_ms > time.time() * 1000 - MIN_MS
     assert (p2.online, p2.readings_last_10_min) == (None, 0)

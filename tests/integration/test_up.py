@@ -17,6 +17,7 @@ import pytest
 
 from facmon.localstack import free_port, is_reachable
 from ingest import InfluxClient
+from maintenance.sla import DEFAULT_POLICIES
 from tests.integration.harness import wait_for
 
 pytestmark = pytest.mark.integration
@@ -116,6 +117,8 @@ def test_up_runs_the_platform_stops_on_ctrl_c_and_continues_after_restart(
         lambda: _api_status(api_port, None) == 401, 30, "the API, refusing callers without a key"
     )
     assert _api_status(api_port, key) == 200
+    policies = _sla_policy_names(api_port, key)  # a first start installs editable defaults
+    assert policies == sorted(p.name for p in DEFAULT_POLICIES)
 
     first.send_signal(signal.SIGINT)
     assert first.wait(timeout=30) == 0
@@ -129,6 +132,7 @@ def test_up_runs_the_platform_stops_on_ctrl_c_and_continues_after_restart(
     wait_for(lambda: _pressures(influx_url) == [2.5, 3.5], 20, "both readings, old and new")
     assert _admin_key(state) is None  # not a second time
     wait_for(lambda: _api_status(api_port, key) == 200, 30, "the same key after the restart")
+    assert _sla_policy_names(api_port, key) == policies  # not installed twice
     second.send_signal(signal.SIGINT)
     assert second.wait(timeout=30) == 0
 
@@ -151,6 +155,12 @@ def _publish_as(
     login = ["-u", account["username"], "-P", account["password"]] if account else []
     command = ["mosquitto_pub", "-p", str(mqtt_port), "-q", "1", *login, "-t", topic]
     return subprocess.run([*command, "-m", json.dumps(body)], capture_output=True, timeout=30)
+
+
+def _sla_policy_names(api_port: int, key: str) -> list[str]:
+    reply = httpx.get(f"http://127.0.0.1:{api_port}/api/v1/sla-policies",
+                      headers={"Authorization": f"Bearer {key}"}, timeout=10)  # fmt: skip
+    return sorted(p["name"] for p in reply.json())
 
 
 def _work_orders(api_port: int, key: str) -> list[dict[str, object]]:

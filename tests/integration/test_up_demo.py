@@ -211,6 +211,11 @@ def test_up_demo_shows_alerts_work_orders_and_forecasts_within_five_minutes_and_
     print("forecasts:", {k: (f.get("health") or {}).get("reason") for k, f in forecasts.items()})
     worn_doors = forecasts[f"{SITE}/elevator-01"]["health"]
     assert worn_doors["crossing_ms"] is not None, worn_doors  # the door wear's trend, dated
+    worn_bearing = forecasts[f"{SITE}/pump-01"]["health"]  # judged while the pump runs
+    assert worn_bearing["crossing_ms"] is not None, worn_bearing
+    plans = first.get("/api/v1/pm-plans", key)  # the standard plans for every demo device
+    half_monthly = [p["device"] for p in plans if p["name"] == "Elevator half-monthly maintenance"]
+    assert sorted(half_monthly) == ["elevator-01", "elevator-02"]
     # The replayed history was stored from the site's first reading on: nothing published
     # before ingest and analytics had subscribed.
     start_ms = json.loads((state / "demo" / "site.json").read_text())["start_ms"]
@@ -238,6 +243,7 @@ def test_up_demo_shows_alerts_work_orders_and_forecasts_within_five_minutes_and_
     )
     orders_after = {order["id"] for order in second.get("/api/v1/work-orders", key)}
     assert orders_before and orders_after >= orders_before  # the work orders are still there
+    assert len(second.get("/api/v1/pm-plans", key)) == len(plans)  # not added twice
     assert second.interrupt() == 0
     second_run = second.simulator_summary()
     print("simulator, first run:", first_run, "second run:", second_run)

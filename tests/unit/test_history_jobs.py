@@ -21,11 +21,18 @@ class MemoryHistory:
         ]
 
     def series(
-        self, device: DeviceRef, field: str, since_ms: int, until_ms: int
+        self,
+        device: DeviceRef,
+        field: str,
+        since_ms: int,
+        until_ms: int,
+        only_when: str | None = None,
     ) -> tuple[list[float], list[float]]:
         times = [float(t) for t in range(since_ms, until_ms, DAY // 24)]
-        if field == "vibration_mm_s":
-            return times, [3.0 + 0.1 * (t - NOW) / DAY for t in times]
+        if field == "vibration_mm_s":  # half the hours stopped (0.2 mm/s): only asked while on
+            running = [3.0 + 0.1 * (t - NOW) / DAY for t in times]
+            stopped = [0.2 for _ in times]
+            return (times, running) if only_when == "running" else (times * 2, running + stopped)
         return times, [10_000 + 10.0 * (t - since_ms) / DAY for t in times]  # run hours
 
 
@@ -45,6 +52,7 @@ def test_refit_history_leaves_out_the_device_alert_periods_only() -> None:
 def test_forecasts_give_the_health_crossing_and_the_usage_due_date() -> None:
     found = forecasts_for(MemoryHistory(), PUMP, NOW)
     health, usage = found["health"], found["usage"]
+    assert found["kind"] == "pump"
     assert health["metric"] == "vibration_mm_s"
     assert abs(health["crossing_ms"] - (NOW + 41 * DAY)) < DAY  # 3.0 + 0.1/day reaches 7.1
     assert "vibration_mm_s is" in health["reason"]
