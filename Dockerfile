@@ -19,6 +19,8 @@ COPY api ./api
 COPY simulators ./simulators
 COPY dashboards ./dashboards
 COPY facmon ./facmon
+# installed as share/facmon/mqtt-contract.md: the API serves it to integrators
+COPY docs/mqtt-contract.md ./docs/mqtt-contract.md
 RUN pip install . && rm -rf /src
 
 # Run unprivileged. The state directory (spool, dead letters) is a volume; Docker copies this

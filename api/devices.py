@@ -59,7 +59,13 @@ def _reference_routes(router: APIRouter, platform: Platform) -> None:
     @router.get("/mqtt-contract", response_class=PlainTextResponse)
     def contract(_: Anyone) -> PlainTextResponse:
         """The MQTT contract for integrators (Markdown). Roles: all."""
-        text = platform.contract_path.read_text(encoding="utf-8")
+        try:
+            text = platform.contract_path.read_text(encoding="utf-8")
+        except OSError as error:
+            missing = (
+                f"the MQTT contract is not installed here ({error}); see docs/mqtt-contract.md"
+            )
+            raise ApiError(404, "not_found", missing) from error
         return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
 

@@ -5,6 +5,7 @@ accounts (api/sources.py has the protocols)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,17 @@ def platform_for(settings: Settings, influx: InfluxClient) -> Platform:
         telemetry=InfluxTelemetry(influx),
         ingest=IngestFiles(state / "ingest" / "ingest.db"),
         forecasts_path=state / "analytics" / "forecasts.json",
-        contract_path=Path(__file__).resolve().parent.parent / "docs" / "mqtt-contract.md",
+        contract_path=_contract(),
         provision=lambda site, kind, device: _provision(state, device_ref(site, kind, device)),
         provisioned=lambda: {str(a["username"]) for a in devices_cmd.list_accounts(state)},
     )
+
+
+def _contract() -> Path:
+    """docs/mqtt-contract.md of a source checkout, else the copy installed with the package."""
+    checkout = Path(__file__).resolve().parent.parent / "docs" / "mqtt-contract.md"
+    installed = Path(sys.prefix) / "share" / "facmon" / "mqtt-contract.md"
+    return checkout if checkout.exists() else installed
 
 
 def _provision(state: Path, device: DeviceRef) -> dict[str, Any]:
