@@ -23,7 +23,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from analytics.alerts import Alert, AlertChange, AlertSink, ChangeKind
-from analytics.engine import Engine
+from analytics.engine import Engine, EngineSettings
 from analytics.history import HistorySource, forecasts_for, healthy_history
 from facility import DeviceRef, Settings
 from facmon.api_cmd import open_store
@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tick", type=float, default=30.0, help="seconds between silence checks")
     parser.add_argument("--forecast-every", type=float, default=3600.0, help="seconds")
     parser.add_argument("--refit-every", type=float, default=86_400.0, help="seconds")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=EngineSettings().warmup,
+        help="readings each device learns from before they are judged",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -114,10 +120,11 @@ class AnalyticsService:
         clock: Callable[[], float] = time.time,
         forecasts_path: Path | None = None,
         subscribed_path: Path | None = None,
+        engine: EngineSettings | None = None,
     ) -> None:
         self.forecasts_path = forecasts_path
         self.subscribed_path = subscribed_path
-        self.engine = Engine()
+        self.engine = Engine(engine or EngineSettings())
         self.sink = sink
         self.history = history
         self.clock = clock
@@ -217,9 +224,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     forecasts = Path(settings.state_dir) / "analytics" / "forecasts.json"
     history = InfluxHistory(influx)
     subscribed = Path(settings.state_dir) / "analytics" / "subscribed"
-    service = AnalyticsService(
-        settings, session, sink, history, forecasts_path=forecasts, subscribed_path=subscribed
-    )
+    engine = EngineSettings(warmup=args.warmup)
+    service = AnalyticsService(settings, session, sink, history, forecasts_path=forecasts,
+                               subscribed_path=subscribed, engine=engine)  # fmt: skip
     try:
         service.run(stop_on_signals(), args)
     finally:

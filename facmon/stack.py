@@ -39,7 +39,7 @@ from facmon.devices_cmd import auth_dir, service_credentials
 from facmon.localstack import Influxd, Mosquitto, is_reachable
 from facmon.simulate_cmd import KIND_OPTIONS
 from ingest import InfluxClient, InfluxRejected, InfluxUnavailable, IngestMetrics, IngestService
-from maintenance.pm import PLAN_TEMPLATES, PmPlan, plans_for_devices
+from maintenance.pm import PLAN_TEMPLATES, EveryDays, PmPlan, plans_for_devices
 from maintenance.sla import DEFAULT_POLICIES
 from maintenance.store import Role
 from simulators import device_names
@@ -51,6 +51,7 @@ DEMO_SITE = "demo"
 # A small building: two of each kind (one of them faulty, one a healthy twin), one fire panel.
 DEMO_FLEET = {EquipmentKind.ELEVATOR: 2, EquipmentKind.PUMP: 2, EquipmentKind.FIRE_PANEL: 1,
               EquipmentKind.ACCESS_GATE: 2}  # fmt: skip
+DEMO_WARMUP_READINGS = 24 * 60  # one day of the demo's minutely readings
 DEMO_FORECAST_EVERY_S = 120  # forecasts soon after the history is in, then every 2 minutes
 READY_TIMEOUT_S = 60.0  # how long the demo site waits for ingest and analytics to subscribe
 
@@ -139,15 +140,19 @@ def _first_start(settings: Settings, demo: bool) -> str | None:
 
 
 def _demo_plans() -> list[PmPlan]:
-    """The standard plans (maintenance.pm.PLAN_TEMPLATES) for every device of the demo site."""
+    """The standard usage- and forecast-driven plans (maintenance.pm.PLAN_TEMPLATES) for every
+    device of the demo site. Calendar plans are left out: never done, they would all fall due
+    at once and bury the demo's alerts in a dozen routine orders."""
     devices = device_names(DEMO_SITE, DEMO_FLEET)
-    return [plan for template in PLAN_TEMPLATES for plan in plans_for_devices(
+    driven = [t for t in PLAN_TEMPLATES if not isinstance(t.trigger, EveryDays)]
+    return [plan for template in driven for plan in plans_for_devices(
         template, DEMO_SITE, [d.device for d in devices if d.kind == template.kind])]  # fmt: skip
 
 
 def _analytics_command(args: argparse.Namespace) -> list[str]:
-    if args.demo:  # the demo's forecasts should not wait an hour
-        return ["analytics", "--forecast-every", str(DEMO_FORECAST_EVERY_S)]
+    if args.demo:  # forecasts soon; learn a whole day of the replayed history (its daily rhythm)
+        return ["analytics", "--forecast-every", str(DEMO_FORECAST_EVERY_S),
+                "--warmup", str(DEMO_WARMUP_READINGS)]  # fmt: skip
     return ["analytics"]
 
 

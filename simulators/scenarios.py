@@ -115,7 +115,7 @@ def _demo(devices: Sequence[DeviceRef], start: int, end: int, rng: random.Random
     return _ordered(faults)
 
 
-LIVE_DEMO_HISTORY_MS = 3 * DAY_MS  # `facmon up --demo` starts its site this long ago
+LIVE_DEMO_HISTORY_MS = 4 * DAY_MS  # `facmon up --demo` starts its site this long ago
 
 # (kind, fault, onset, failure), relative to the present of a run that starts
 # LIVE_DEMO_HISTORY_MS before it; each on the kind's first device.

@@ -213,9 +213,9 @@ def test_up_demo_shows_alerts_work_orders_and_forecasts_within_five_minutes_and_
     assert worn_doors["crossing_ms"] is not None, worn_doors  # the door wear's trend, dated
     worn_bearing = forecasts[f"{SITE}/pump-01"]["health"]  # judged while the pump runs
     assert worn_bearing["crossing_ms"] is not None, worn_bearing
-    plans = first.get("/api/v1/pm-plans", key)  # the standard plans for every demo device
-    half_monthly = [p["device"] for p in plans if p["name"] == "Elevator half-monthly maintenance"]
-    assert sorted(half_monthly) == ["elevator-01", "elevator-02"]
+    plans = first.get("/api/v1/pm-plans", key)  # usage and forecast plans for every device
+    door_service = [p["device"] for p in plans if p["name"] == "Elevator door operator service"]
+    assert sorted(door_service) == ["elevator-01", "elevator-02"]
     # The replayed history was stored from the site's first reading on: nothing published
     # before ingest and analytics had subscribed.
     start_ms = json.loads((state / "demo" / "site.json").read_text())["start_ms"]
@@ -249,7 +249,7 @@ def test_up_demo_shows_alerts_work_orders_and_forecasts_within_five_minutes_and_
     print("simulator, first run:", first_run, "second run:", second_run)
     # The history went out once: the second run simulated it again, withheld it, and sent
     # only what happened since the first run stopped.
-    assert first_run["published"] > 20_000  # three days of seven devices' minutely readings
+    assert first_run["published"] > 20_000  # four days of seven devices' minutely readings
     assert second_run["withheld"] >= first_run["published"] - 100
     assert second_run["published"] < 500
 
