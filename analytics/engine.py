@@ -24,6 +24,7 @@ from analytics.features import (
     FEATURES,
     LOOK_AT,
     RESIDUALS,
+    SETTLING,
     Feature,
     Residual,
     features_of,
@@ -78,6 +79,7 @@ class Engine:
         self.tracker = AlertTracker(settings.policy)
         self.silence = SilenceWatch()
         self._states: dict[tuple[DeviceRef, str], _FeatureState] = {}
+        self._settling: dict[tuple[DeviceRef, str], int] = {}  # feature quiet until (ms)
 
     def on_records(self, records: Iterable[Record]) -> list[AlertChange]:
         return [change for record in records for change in self.on_record(record)]
@@ -86,6 +88,7 @@ class Engine:
         if isinstance(record, Reading):
             return self.tracker.observe_all(self._reading(record))
         if isinstance(record, Event):
+            self._settle_after(record)
             conditions = condition_for_event(record) + self._event_features(record)
             return self.tracker.observe_all(conditions)
         if isinstance(record, StatusChange):
@@ -128,14 +131,25 @@ class Engine:
         if resumed is not None:
             conditions.append(resumed)
         for name, value in features_of(reading.source.kind, reading.metrics).items():
+            if self._settling_now(reading, name):
+                continue
             state = self._state(reading.source, name)
             deviation = self._learned_deviation(self.baseline, state.slot, value)
             conditions.append(self._judge(reading.source, reading.ts_ms, state, value, deviation))
         for residual in RESIDUALS.get(reading.source.kind, ()):
             row = residual.row(reading.metrics)
-            if row is not None:
+            if row is not None and not self._settling_now(reading, residual.name):
                 conditions.append(self._residual(reading, residual, row))
         return conditions
+
+    def _settle_after(self, event: Event) -> None:
+        """Features that an event is known to upset stay quiet for a while (SETTLING)."""
+        quiet_ms, names = SETTLING.get(event.type, (0, frozenset()))
+        for name in names:
+            self._settling[(event.source, name)] = event.ts_ms + quiet_ms
+
+    def _settling_now(self, reading: Reading, name: str) -> bool:
+        return reading.ts_ms < self._settling.get((reading.source, name), 0)
 
     def _residual(self, reading: Reading, residual: Residual, row: list[float]) -> Condition:
         # Residuals wander with the operating point: judge them over a longer stretch.

@@ -19,6 +19,7 @@ __all__ = [
     "FEATURES",
     "LOOK_AT",
     "RESIDUALS",
+    "SETTLING",
     "Feature",
     "Residual",
     "features_of",
@@ -144,6 +145,18 @@ FEATURES: dict[EquipmentKind, tuple[Feature, ...]] = {
         Feature("gate_current", _plain("motor_current_a"), "gate motor current"),
     ),
 }  # fmt: skip
+
+
+_HOUR_MS = 3_600_000
+_RECHARGE = frozenset({"battery_float", "charger_current", "charger_current_for_voltage"})
+
+# Events after which some features of the device are expected off their baseline for a while,
+# and are neither judged nor learned: after a load test or a mains failure the standby battery
+# recharges, so the charger draws more and the float voltage is low until it is full again.
+SETTLING: dict[str, tuple[int, frozenset[str]]] = {
+    "battery_test": (6 * _HOUR_MS, _RECHARGE),
+    "mains_restored": (12 * _HOUR_MS, _RECHARGE),
+}
 
 
 RESIDUALS: dict[EquipmentKind, tuple[Residual, ...]] = {

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from analytics.alerts import AlertPolicy, ChangeKind, Severity
 from analytics.engine import Engine, EngineSettings
-from facility import DeviceRef, EquipmentKind, Event, Reading, StatusChange
+from facility import DeviceRef, EquipmentKind, Event, Reading, Record, StatusChange
 
 PUMP = DeviceRef("s", EquipmentKind.PUMP, "pump-01")
 PANEL = DeviceRef("s", EquipmentKind.FIRE_PANEL, "fp-01")
@@ -28,7 +29,7 @@ def pump_reading(minute: int, vibration: float, rng: random.Random) -> Reading:
     return Reading(PUMP, minute * MIN, metrics)
 
 
-def raised(engine: Engine, readings: list[Reading]) -> list[tuple[str, int]]:
+def raised(engine: Engine, readings: Sequence[Record]) -> list[tuple[str, int]]:
     changes = engine.on_records(readings)
     return [
         (c.alert.signature, c.alert.started_ms // MIN)
@@ -134,3 +135,22 @@ def test_the_gate_residual_sees_more_current_for_the_same_stroke() -> None:
     assert raised(engine, [gate_opening(m, rng) for m in range(400)]) == []
     binding = raised(engine, [gate_opening(m, rng, extra_a=0.6) for m in range(400, 480)])
     assert "gate_current_for_stroke:high" in [signature for signature, _ in binding]
+
+
+def panel_reading(minute: int, charger_a: float, rng: random.Random) -> Reading:
+    metrics = {"mains_ok": 1.0, "battery_v": 27.3 + rng.gauss(0, 0.01),
+               "charger_current_a": charger_a + rng.gauss(0, 0.005)}  # fmt: skip
+    return Reading(PANEL, minute * MIN, metrics)
+
+
+def test_the_recharge_after_a_battery_test_is_expected_but_not_for_ever() -> None:
+    """After its load test a battery draws charging current for a while: no alert then. The
+    same current six hours later is a battery problem."""
+    rng = random.Random(7)
+    engine = Engine(SETTINGS)
+    healthy = [panel_reading(m, 0.05, rng) for m in range(300)]
+    test = Event(PANEL, 300 * MIN, "battery_test", {"voltage_under_load_v": 25.9})
+    recharge = [panel_reading(m, 0.5, rng) for m in range(301, 420)]
+    assert raised(engine, [*healthy, test, *recharge]) == []
+    later = [panel_reading(m, 0.5, rng) for m in range(700, 760)]
+    assert "charger_current:high" in [signature for signature, _ in raised(engine, later)]
