@@ -9,7 +9,6 @@ test-artifacts/e2e/ (phone size for the crew, desktop for the others).
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -25,7 +24,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from facmon.localstack import free_port
-from tests.integration.harness import wait_for
+from tests.integration.harness import up_environment, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -42,11 +41,7 @@ class Platform:
     def __init__(self, state: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "FACMON_STATE_DIR": str(state),
-               "FACMON_MQTT_URL": f"mqtt://127.0.0.1:{free_port()}",
-               "FACMON_INFLUX_URL": f"http://127.0.0.1:{free_port()}"}  # fmt: skip
-        for name in ("FACMON_DATABASE_URL", "FACMON_MQTT_USERNAME", "FACMON_MQTT_PASSWORD"):
-            env.pop(name, None)
+        env = up_environment(state)
         self.out = state.parent / "up.out"
         command = [sys.executable, "-m", "facmon.cli", "up", "--demo", "--port", str(self.port),
                    "--metrics-port", "0"]  # fmt: skip

@@ -22,6 +22,16 @@ from facmon.localstack import Influxd, Mosquitto, free_port
 from ingest import DeadLetterStore, InfluxClient
 
 
+def up_environment(state: Path) -> dict[str, str]:
+    """The environment for a `facmon up` of a test's own: no FACMON_ setting of the caller's,
+    the state directory given, and broker and InfluxDB URLs on free ports (nothing answers
+    there, so `facmon up` starts its own servers)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FACMON_")}
+    env.update(FACMON_STATE_DIR=str(state), FACMON_MQTT_URL=f"mqtt://127.0.0.1:{free_port()}",
+               FACMON_INFLUX_URL=f"http://127.0.0.1:{free_port()}")  # fmt: skip
+    return env
+
+
 def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
     """Poll until condition() holds; fail with `what` after timeout_s."""
     deadline = time.monotonic() + timeout_s

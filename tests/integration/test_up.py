@@ -4,13 +4,13 @@ stores what devices publish, stops everything on Ctrl-C, and continues after a r
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -18,7 +18,7 @@ import pytest
 from facmon.localstack import free_port, is_reachable
 from ingest import InfluxClient
 from maintenance.sla import DEFAULT_POLICIES
-from tests.integration.harness import wait_for
+from tests.integration.harness import up_environment, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -98,14 +98,9 @@ def _admin_key(state: Path) -> str | None:
 def test_up_runs_the_platform_stops_on_ctrl_c_and_continues_after_restart(
     tmp_path: Path, started: list[subprocess.Popen[bytes]]
 ):
-    mqtt_port, influx_port, api_port = free_port(), free_port(), free_port()
-    state = tmp_path / "var"
-    env = {
-        **os.environ,
-        "FACMON_STATE_DIR": str(state),
-        "FACMON_MQTT_URL": f"mqtt://127.0.0.1:{mqtt_port}",
-        "FACMON_INFLUX_URL": f"http://127.0.0.1:{influx_port}",
-    }
+    api_port, state = free_port(), tmp_path / "var"
+    env = up_environment(state)
+    mqtt_port = urlparse(env["FACMON_MQTT_URL"]).port or 1883
     influx_url = env["FACMON_INFLUX_URL"]
     first = _start_up(env, state, api_port)
     started.append(first)
@@ -179,16 +174,9 @@ def _work_orders(api_port: int, key: str) -> list[dict[str, object]]:
 def test_up_with_provisioned_devices_admits_only_their_credentials_and_uses_the_platform_account(
     tmp_path: Path, started: list[subprocess.Popen[bytes]]
 ):
-    mqtt_port, influx_port, api_port = free_port(), free_port(), free_port()
-    state = tmp_path / "var"
-    env = {
-        **os.environ,
-        "FACMON_STATE_DIR": str(state),
-        "FACMON_MQTT_URL": f"mqtt://127.0.0.1:{mqtt_port}",
-        "FACMON_INFLUX_URL": f"http://127.0.0.1:{influx_port}",
-    }
-    env.pop("FACMON_MQTT_USERNAME", None)
-    env.pop("FACMON_MQTT_PASSWORD", None)
+    api_port, state = free_port(), tmp_path / "var"
+    env = up_environment(state)
+    mqtt_port = urlparse(env["FACMON_MQTT_URL"]).port or 1883
     pump = _provision(env, "pump", "p1")  # before the first start, as an installer would
     panel = _provision(env, "fire_panel", "fp1")
     # The metrics say ingest subscribed: it logged in with the platform account, since the

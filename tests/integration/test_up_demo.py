@@ -9,7 +9,6 @@ issue's five minutes.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from facmon.localstack import free_port, is_reachable
 from facmon.simulate_cmd import ResumedSimulation
 from ingest import InfluxClient
 from simulators import Message, Simulation, SimulationOptions
-from tests.integration.harness import wait_for
+from tests.integration.harness import up_environment, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -165,14 +164,8 @@ def _demo_reading_times(influx_url: str) -> list[int]:
 def test_up_demo_shows_alerts_work_orders_and_forecasts_within_five_minutes_and_resumes(
     tmp_path: Path, platforms: list[Platform]
 ):
-    mqtt_port, influx_port, api_port = free_port(), free_port(), free_port()
-    state = tmp_path / "var"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("FACMON_")}
-    env.update(
-        FACMON_STATE_DIR=str(state),
-        FACMON_MQTT_URL=f"mqtt://127.0.0.1:{mqtt_port}",
-        FACMON_INFLUX_URL=f"http://127.0.0.1:{influx_port}",
-    )
+    api_port, state = free_port(), tmp_path / "var"
+    env = up_environment(state)
     influx_url = env["FACMON_INFLUX_URL"]
     first = Platform(tmp_path, "up1", env, api_port)
     platforms.append(first)
