@@ -7,8 +7,9 @@ Everything here reads the platform sources (api/sources.py); nothing here writes
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
@@ -22,7 +23,7 @@ from api.sources import (
     SeriesQuery,
     SourceUnavailable,
 )
-from facility import CATALOGUE, EquipmentKind, MetricSpec
+from facility import CATALOGUE, DeviceRef, EquipmentKind, MetricSpec
 from facility.credentials import device_ref, device_topics, username_for
 from maintenance.store import AlertState, Role, Store
 
@@ -34,6 +35,7 @@ Integrator = Annotated[Caller, Depends(require(Role.INTEGRATOR))]
 RejectReader = Annotated[Caller, Depends(require(Role.INTEGRATOR, Role.MANAGER))]
 Kind = Annotated[EquipmentKind, Query()]
 
+T = TypeVar("T")
 MAX_POINTS = 400  # a chart is a few hundred pixels wide: more points only cost bytes
 
 
@@ -225,8 +227,7 @@ def _soonest(forecast: dict[str, Any]) -> str:
 
 
 def _snapshots(platform: Platform, site: str | None, kind: str | None) -> list[DeviceSnapshot]:
-    found: list[DeviceSnapshot] = _read(lambda: platform.telemetry.devices(site, kind))
-    return found
+    return _read(lambda: platform.telemetry.devices(site, kind))
 
 
 def _spec_out(spec: MetricSpec) -> dict[str, Any]:
@@ -259,14 +260,14 @@ def _open_alerts(store: Store, site: str | None) -> dict[tuple[str, str], int]:
     return counts
 
 
-def _ref(site: str, kind: str, device: str) -> Any:
+def _ref(site: str, kind: str, device: str) -> DeviceRef:
     try:
         return device_ref(site, kind, device)
     except ValueError as error:
         raise ApiError(422, "invalid_request", str(error)) from error
 
 
-def _read(call: Any) -> Any:
+def _read(call: Callable[[], T]) -> T:
     try:
         return call()
     except SourceUnavailable as error:
