@@ -144,7 +144,7 @@ class AnalyticsService:
         with self._lock:
             changes = self.engine.on_records(decoded.records)
         self._deliver(changes)
-        self.subscriber.ack(token)
+        self.subscriber.ack([token])
 
     def _deliver(self, changes: list[AlertChange]) -> None:
         for change in changes:

@@ -129,8 +129,7 @@ class IngestService:
                 )
                 if stop.wait(1.0):
                     return  # shutting down: the broker redelivers the unacknowledged batch
-        for message in batch.messages:
-            self.subscriber.ack(message.ack_token)
+        self.subscriber.ack([message.ack_token for message in batch.messages])
         self._record(batch, outcome)
 
     def _record(self, batch: Batch, outcome: StoreOutcome) -> None:
