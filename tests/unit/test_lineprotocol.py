@@ -17,6 +17,7 @@ from ingest.lineprotocol import (
     encode_record,
     escape_key,
     field_value,
+    float_texts,
 )
 
 TS = 1_700_000_000_123
@@ -132,6 +133,7 @@ def test_string_field_values_round_trip(text: str) -> None:
 
 
 finite_floats = st.floats(allow_nan=False, allow_infinity=False)
+metric_names = st.from_regex(METRIC_NAME, fullmatch=True)
 
 
 @given(finite_floats)
@@ -142,14 +144,34 @@ def test_floats_keep_full_precision(value: float) -> None:
     assert not text.endswith("i")  # an integer field would clash with earlier float writes
 
 
+@given(st.lists(finite_floats, max_size=50))
+def test_bulk_float_texts_keep_full_precision_and_stay_floats(values: list[float]) -> None:
+    texts = float_texts(values)
+    assert len(texts) == len(values)
+    for text, value in zip(texts, values, strict=True):
+        assert float(text) == value
+        assert math.copysign(1.0, float(text)) == math.copysign(1.0, value)
+        assert "." in text or "e" in text  # never an integer literal (12 and 12i differ)
+
+
+@given(st.lists(st.dictionaries(metric_names, finite_floats, min_size=1, max_size=6), max_size=8))
+def test_lines_of_many_readings_match_their_single_lines(batch: list[dict[str, float]]) -> None:
+    """encode_lines formats all values in one call and slices them back per reading."""
+    records: list[Record] = []
+    for index, metrics in enumerate(batch):
+        records.append(Reading(PUMP, TS + index, metrics))
+        records.append(Event(PUMP, TS + index, "note", {"value": 0.1}))
+    assert encode_lines(records) == [encode_record(r) for r in records]
+    for line, metrics in zip(encode_lines(records)[::2], batch, strict=True):
+        fields = (field.split("=") for field in line.split(" ")[1].split(","))
+        assert {key: float(value) for key, value in fields} == metrics
+
+
 @given(st.integers(-(2**53), 2**53))
 def test_whole_numbers_are_written_as_floats(value: int) -> None:
     text = field_value(float(value))
     assert "." in text or "e" in text
     assert float(text) == value
-
-
-metric_names = st.from_regex(METRIC_NAME, fullmatch=True)
 
 
 @given(st.dictionaries(metric_names, finite_floats, min_size=1, max_size=10))
