@@ -46,6 +46,8 @@ from facmon.localstack import Influxd, Mosquitto, free_port
 from ingest import InfluxClient
 from simulators import LoadReport, run_load
 
+Buckets = tuple[tuple[float, float], ...]  # a cumulative histogram: (upper bound s, count)
+
 __all__ = [
     "Baseline",
     "BenchOptions",
@@ -353,7 +355,8 @@ class IngestSample:
     stored: float = 0.0
     dead_letters: float = 0.0
     subscribed: float = 0.0  # processes whose subscription is active
-    lag_buckets: tuple[tuple[float, float], ...] = ()  # (upper bound s, cumulative count)
+    lag_buckets: Buckets = ()
+    write_buckets: Buckets = ()  # time to make one batch durable
 
     def __add__(self, other: IngestSample) -> IngestSample:
         return self._combine(other, 1.0)
@@ -362,26 +365,34 @@ class IngestSample:
         return self._combine(other, -1.0)
 
     def _combine(self, other: IngestSample, sign: float) -> IngestSample:
-        theirs = dict(other.lag_buckets)
-        bounds = sorted({b for b, _ in self.lag_buckets} | set(theirs))
-        mine = dict(self.lag_buckets)
         return IngestSample(
             self.received + sign * other.received,
             self.stored + sign * other.stored,
             self.dead_letters + sign * other.dead_letters,
             self.subscribed + sign * other.subscribed,
-            tuple((b, mine.get(b, 0.0) + sign * theirs.get(b, 0.0)) for b in bounds),
+            _combine_buckets(self.lag_buckets, other.lag_buckets, sign),
+            _combine_buckets(self.write_buckets, other.write_buckets, sign),
         )
+
+
+def _combine_buckets(mine: Buckets, theirs: Buckets, sign: float) -> Buckets:
+    """Two cumulative histograms added (sign 1) or subtracted (sign -1) bucket by bucket."""
+    a, b = dict(mine), dict(theirs)
+    return tuple((bound, a.get(bound, 0.0) + sign * b.get(bound, 0.0)) for bound in sorted(a | b))
+
+
+LAG_HISTOGRAM = "facmon_ingest_reading_lag_seconds_bucket"
+WRITE_HISTOGRAM = "facmon_ingest_batch_write_seconds_bucket"
 
 
 def parse_ingest_metrics(text: str) -> IngestSample:
     """The counters the benchmark needs, from Prometheus text exposition."""
     values: dict[str, float] = {}
-    buckets: list[tuple[float, float]] = []
+    buckets: dict[str, list[tuple[float, float]]] = {LAG_HISTOGRAM: [], WRITE_HISTOGRAM: []}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == "facmon_ingest_reading_lag_seconds_bucket":
-                buckets.append((float(sample.labels["le"]), float(sample.value)))
+            if sample.name in buckets:
+                buckets[sample.name].append((float(sample.labels["le"]), float(sample.value)))
             else:
                 values[sample.name] = values.get(sample.name, 0.0) + float(sample.value)
     return IngestSample(
@@ -389,7 +400,8 @@ def parse_ingest_metrics(text: str) -> IngestSample:
         stored=values.get("facmon_ingest_points_stored_total", 0.0),
         dead_letters=values.get("facmon_ingest_dead_letters_total", 0.0),
         subscribed=values.get("facmon_ingest_mqtt_subscribed", 0.0),
-        lag_buckets=tuple(sorted(buckets)),
+        lag_buckets=tuple(sorted(buckets[LAG_HISTOGRAM])),
+        write_buckets=tuple(sorted(buckets[WRITE_HISTOGRAM])),
     )
 
 
@@ -504,7 +516,8 @@ class IngestResult:
     load: LoadReport
     stored: int
     finished_at: float
-    lag_buckets: tuple[tuple[float, float], ...]
+    lag_buckets: Buckets
+    write_buckets: Buckets
     dead_letters: int
     exit_codes: list[int]
     cpu: CpuUse
@@ -528,6 +541,7 @@ class IngestResult:
         seconds = max(self.finished_at - self.load.started_at, 1e-9)
         messages_per_s = self.stored / self.load.batch / seconds
         p50, p99 = (histogram_quantile(q, self.lag_buckets) for q in (0.5, 0.99))
+        write_p50, write_p99 = (histogram_quantile(q, self.write_buckets) for q in (0.5, 0.99))
         return {
             "benchmark": "ingest",
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -545,6 +559,8 @@ class IngestResult:
             "publish_msgs_per_s": round(self.load.messages_per_s, 1),
             "latency_p50_ms": None if p50 is None else round(p50 * 1000, 1),
             "latency_p99_ms": None if p99 is None else round(p99 * 1000, 1),
+            "batch_write_p50_ms": None if write_p50 is None else round(write_p50 * 1000, 1),
+            "batch_write_p99_ms": None if write_p99 is None else round(write_p99 * 1000, 1),
             "baseline_subscriber_msgs_per_s": baseline and round(baseline.msgs_per_s, 1),
             "ingest_to_baseline_ratio": baseline and round(messages_per_s / baseline.msgs_per_s, 3),
             "ingest_exit_codes": self.exit_codes,
@@ -591,6 +607,7 @@ def measure_ingest(
         stored,
         run.finished_at,
         delta.lag_buckets,
+        delta.write_buckets,
         int(delta.dead_letters),
         exit_codes,
         run.cpu,
