@@ -254,18 +254,25 @@ def _compute_kpis(store: Store, start: datetime, end: datetime) -> dict[str, Any
     orders = [o for o in store.list_orders(query) if o.opened_at < end]
     outcomes = _alert_outcomes(store)
     planned = set(store.pm_orders().values())
+    policies = store.sla_policies()
+    overall = compute_kpis(orders, start, end, outcomes, planned, policies=policies)
     return {
         "from": start.isoformat(), "to": end.isoformat(),
-        "overall": compute_kpis(orders, start, end, outcomes, planned).as_dict(),
-        "by_site": _by(orders, lambda o: o.site or "-", start, end, planned),
-        "by_kind": _by(orders, lambda o: o.kind or "-", start, end, planned),
+        "overall": overall.as_dict(),
+        "by_site": _by(orders, lambda o: o.site or "-", start, end, planned, policies),
+        "by_kind": _by(orders, lambda o: o.kind or "-", start, end, planned, policies),
     }  # fmt: skip
 
 
 def _by(
-    orders: list[Any], key: Any, start: datetime, end: datetime, planned: set[int]
+    orders: list[Any],
+    key: Any,
+    start: datetime,
+    end: datetime,
+    planned: set[int],
+    policies: list[SlaPolicy],
 ) -> dict[str, Any]:
-    by = compute_kpis_by(orders, key, start, end, planned)
+    by = compute_kpis_by(orders, key, start, end, planned, policies)
     return {name: kpis.as_dict() for name, kpis in by.items()}
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from maintenance.domain import Priority, Status, WorkOrder
 from maintenance.pm import pm_compliance
+from maintenance.sla import SlaPolicy, choose_policy, sla_status
 
 __all__ = [
     "AGE_BUCKETS",
@@ -136,18 +137,40 @@ def _judgement(
 
 
 def _sla_compliance(
-    orders: Sequence[WorkOrder], target: str, start: datetime, end: datetime
+    orders: Sequence[WorkOrder],
+    target: str,
+    start: datetime,
+    end: datetime,
+    policies: Sequence[SlaPolicy],
 ) -> tuple[float | None, int]:
     """(% met on time, number judged) for one target; cancelled work was not owed to anyone."""
-    verdicts = [
-        _judgement(o.response_due, o.acknowledged_at, start, end)
-        if target == "response"
-        else _judgement(o.resolve_due, o.resolved_at, start, end)
-        for o in orders
-        if o.status is not Status.CANCELLED
-    ]
+    verdicts = []
+    for order in orders:
+        if order.status is Status.CANCELLED:
+            continue
+        response_due, resolve_due = promised_dues(order, policies, end)
+        if target == "response":
+            verdicts.append(_judgement(response_due, order.acknowledged_at, start, end))
+        else:
+            verdicts.append(_judgement(resolve_due, order.resolved_at, start, end))
     judged = [v for v in verdicts if v is not None]
     return _percent(sum(judged), len(judged)), len(judged)
+
+
+def promised_dues(
+    order: WorkOrder, policies: Sequence[SlaPolicy], now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """The order's response and resolve due times as its SLA clock stands at `now`: the stored
+    ones, moved later by time on hold where the order's policy pauses the clock (as the crews'
+    queue shows them), so a KPI never calls late what the queue called on time."""
+    policy = choose_policy(policies, order.priority, order.kind)
+    if policy is None or not policy.pause_on_hold:
+        return order.response_due, order.resolve_due
+    report = sla_status(order, policy, now)
+    return (
+        report.response.due if order.response_due else None,
+        report.resolution.due if order.resolve_due else None,
+    )
 
 
 def status_at(order: WorkOrder, moment: datetime) -> Status | None:
@@ -266,6 +289,7 @@ def compute_kpis(
     alert_outcomes: Sequence[tuple[datetime, str]] = (),
     pm_order_ids: AbstractSet[int] = frozenset(),
     fleet: Mapping[str, str] | None = None,
+    policies: Sequence[SlaPolicy] = (),
 ) -> Kpis:
     """The KPIs of `orders` for the period [start, end).
 
@@ -275,12 +299,14 @@ def compute_kpis(
     `fleet` maps device key (see device_key) → kind, so that devices that did not fail still
     count in their kind's operating hours; without it, the devices named on the orders count.
     Backlog is the orders active at `end`, by status reconstructed from their history.
+    SLA compliance judges each order against its stored due times, paused for time on hold
+    when its policy (chosen from `policies` as for the live SLA clock) says so.
     """
     _check_period(start, end)
     reactive = [o for o in orders if o.id not in pm_order_ids]
     corrective = [o for o in orders if o.alert_signature and _within(o.opened_at, start, end)]
-    response_pct, response_n = _sla_compliance(reactive, "response", start, end)
-    resolution_pct, resolution_n = _sla_compliance(reactive, "resolution", start, end)
+    response_pct, response_n = _sla_compliance(reactive, "response", start, end, policies)
+    resolution_pct, resolution_n = _sla_compliance(reactive, "resolution", start, end, policies)
     backlog = _backlog(orders, end)
     by_age, by_priority = _backlog_counts(backlog, end)
     pm_pct, pm_n = _pm_figures(orders, pm_order_ids, start, end)
@@ -318,6 +344,7 @@ def compute_kpis_by(
     start: datetime,
     end: datetime,
     pm_order_ids: AbstractSet[int] = frozenset(),
+    policies: Sequence[SlaPolicy] = (),
 ) -> dict[str, Kpis]:
     """compute_kpis for each group of orders (by site, by kind...), keyed by `key(order)`.
 
@@ -328,6 +355,6 @@ def compute_kpis_by(
     for order in orders:
         groups[key(order)].append(order)
     return {
-        name: compute_kpis(group, start, end, pm_order_ids=pm_order_ids)
+        name: compute_kpis(group, start, end, pm_order_ids=pm_order_ids, policies=policies)
         for name, group in sorted(groups.items())
     }

@@ -9,6 +9,7 @@ import pytest
 
 from maintenance.domain import Action, Priority, Status, WorkOrder, apply_action
 from maintenance.kpis import compute_kpis, compute_kpis_by, status_at
+from maintenance.sla import SlaPolicy
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
 END = datetime(2024, 3, 8, tzinfo=UTC)
@@ -167,3 +168,61 @@ def test_period_must_be_aware_and_ordered():
         compute_kpis([], END, START)
     with pytest.raises(ValueError, match="timezone-aware"):
         compute_kpis([], datetime(2024, 3, 1), END)
+
+
+def held_p3(resolve_at: datetime, hold_from: datetime, hold_until: datetime) -> WorkOrder:
+    """A P3 order due 8 h after it opened (Mon 09:00 → 17:00), with one hold in between."""
+    order = wo(20, Priority.P3, Status.OPEN, t(3, 4, 9), site="s1", kind="pump",
+               response_due=t(3, 4, 10), resolve_due=t(3, 4, 17))  # fmt: skip
+    for action, at in [
+        (Action.ACKNOWLEDGE, t(3, 4, 9, 10)),
+        (Action.START, t(3, 4, 9, 30)),
+        (Action.HOLD, hold_from),
+        (Action.RESUME, hold_until),
+        (Action.RESOLVE, resolve_at),
+    ]:
+        order = apply_action(order, action, "crew", at)
+    return order
+
+
+def p3_policy(pause_on_hold: bool) -> SlaPolicy:
+    return SlaPolicy(None, "P3", Priority.P3, None, 60, 480, pause_on_hold=pause_on_hold)
+
+
+def test_time_on_hold_moves_the_resolution_due_where_the_policy_pauses_the_clock():
+    # On hold 10:00-13:00, resolved at 19:00: two hours after the stored due, one hour
+    # before the due paused by the three hours on hold.
+    order = held_p3(t(3, 4, 19), t(3, 4, 10), t(3, 4, 13))
+    paused = compute_kpis([order], START, END, policies=[p3_policy(pause_on_hold=True)])
+    assert (paused.resolution_compliance_pct, paused.resolution_judged) == (100.0, 1)
+    assert (paused.response_compliance_pct, paused.response_judged) == (100.0, 1)
+    running = compute_kpis([order], START, END, policies=[p3_policy(pause_on_hold=False)])
+    assert running.resolution_compliance_pct == 0.0
+    assert compute_kpis([order], START, END).resolution_compliance_pct == 0.0  # no policy
+
+
+def test_a_hold_after_the_due_does_not_undo_the_breach():
+    order = held_p3(t(3, 4, 21), t(3, 4, 18), t(3, 4, 20))
+    kpis = compute_kpis([order], START, END, policies=[p3_policy(pause_on_hold=True)])
+    assert kpis.resolution_compliance_pct == 0.0
+
+
+def test_a_paused_due_is_judged_in_the_period_it_moved_into():
+    # Still on hold at the end of Monday: the stored due (17:00) has passed but the clock
+    # is stopped, so Monday does not count it as missed.
+    order = wo(21, Priority.P3, Status.OPEN, t(3, 4, 9), site="s1",
+               response_due=t(3, 4, 10), resolve_due=t(3, 4, 17))  # fmt: skip
+    order = apply_action(order, Action.ACKNOWLEDGE, "crew", t(3, 4, 9, 10))
+    order = apply_action(order, Action.START, "crew", t(3, 4, 9, 30))
+    order = apply_action(order, Action.HOLD, "crew", t(3, 4, 12))
+    monday = compute_kpis([order], t(3, 4), t(3, 5), policies=[p3_policy(pause_on_hold=True)])
+    assert monday.resolution_judged == 0
+    stored = compute_kpis([order], t(3, 4), t(3, 5))
+    assert (stored.resolution_compliance_pct, stored.resolution_judged) == (0.0, 1)
+
+
+def test_grouped_kpis_use_the_policies_too():
+    order = held_p3(t(3, 4, 19), t(3, 4, 10), t(3, 4, 13))
+    by_kind = compute_kpis_by([order], lambda o: o.kind or "-", START, END,
+                              policies=[p3_policy(pause_on_hold=True)])  # fmt: skip
+    assert by_kind["pump"].resolution_compliance_pct == 100.0
