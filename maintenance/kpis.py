@@ -163,6 +163,8 @@ def promised_dues(
     """The order's response and resolve due times as its SLA clock stands at `now`: the stored
     ones, moved later by time on hold where the order's policy pauses the clock (as the crews'
     queue shows them), so a KPI never calls late what the queue called on time."""
+    if not any(entry.to_status is Status.ON_HOLD for entry in order.history):
+        return order.response_due, order.resolve_due  # the common case, and cheap to tell
     policy = choose_policy(policies, order.priority, order.kind)
     if policy is None or not policy.pause_on_hold:
         return order.response_due, order.resolve_due
