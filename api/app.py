@@ -160,7 +160,7 @@ def _work_order_routes(router: APIRouter, desk: Desk, store: Store) -> None:
     @router.get("/work-orders", response_model=list[WorkOrderOut])
     def list_work_orders(
         _: Reader,
-        status: Status | None = None,
+        status: Annotated[list[Status] | None, Query()] = None,
         priority: Priority | None = None,
         site: str | None = None,
         device: str | None = None,
@@ -170,9 +170,10 @@ def _work_order_routes(router: APIRouter, desk: Desk, store: Store) -> None:
         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     ) -> list[WorkOrderOut]:
         """Work orders, filtered, most urgent first, a page at a time (`limit`, `offset`).
+        `status` may repeat (`status=open&status=on_hold`): orders in any of them.
         Roles: viewer, crew, manager, admin."""
         query = WorkOrderQuery(
-            status=status,
+            status=frozenset(status) if status else None,
             priority=priority,
             site=site,
             device=device,

@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 from api.auth import Caller, require
 from api.sources import Platform, SourceUnavailable
-from maintenance.domain import Status
+from maintenance.domain import ACTIVE_STATUSES
 from maintenance.store import AlertState, Role, Store, WorkOrderQuery
 
 __all__ = ["operations_routes"]
@@ -98,9 +98,8 @@ class PlatformCollector(Collector):
         family = GaugeMetricFamily("facmon_work_orders_active", "Active work orders",
                                    labels=["status", "priority"])  # fmt: skip
         counts: Counter[tuple[str, str]] = Counter()
-        for active in (s for s in Status if s.is_active):
-            query = WorkOrderQuery(status=active, with_history=False, limit=100_000)
-            counts.update((o.status.value, o.priority.value) for o in self.store.list_orders(query))
+        query = WorkOrderQuery(status=ACTIVE_STATUSES, with_history=False, limit=1_000_000)
+        counts.update((o.status.value, o.priority.value) for o in self.store.list_orders(query))
         for (status, priority), count in sorted(counts.items()):
             family.add_metric([status, priority], count)
         return family

@@ -40,6 +40,9 @@ class Status(StrEnum):
         return self not in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)
 
 
+ACTIVE_STATUSES = frozenset(s for s in Status if s.is_active)
+
+
 class Priority(StrEnum):
     """P1 is life safety (fire alarm, entrapment); P4 can wait for the next planned visit."""
 

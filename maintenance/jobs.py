@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from maintenance.desk import Desk
-from maintenance.domain import Status, WorkOrder
+from maintenance.domain import ACTIVE_STATUSES, WorkOrder
 from maintenance.pm import EveryUsage, PlanState, PmPlan, WhenForecast, orders_to_generate
 from maintenance.sla import SlaPolicy, SlaReport, SlaState, choose_policy, escalate, sla_status
 from maintenance.store import Store, VersionConflict, WorkOrderQuery
@@ -37,21 +37,20 @@ def sweep_sla(store: Store, policies: Sequence[SlaPolicy], now: datetime) -> Sla
     breached: list[int] = []
     escalated: list[int] = []
     notes: list[str] = []
-    for status in (s for s in Status if s.is_active):
-        for order in store.list_orders(WorkOrderQuery(status=status, limit=10_000)):
-            policy = choose_policy(policies, order.priority, order.kind)
-            if policy is None or order.id is None:
-                continue
-            report = sla_status(order, policy, now)
-            _sort(report, order.id, due_soon, breached)
-            changed, found = escalate(order, report, policy, now)
-            notes += found
-            if changed.version != order.version:
-                try:
-                    store.update_order(changed, expected_version=order.version)
-                    escalated.append(order.id)
-                except VersionConflict:
-                    continue  # someone acted on it meanwhile: judged again next run
+    for order in store.list_orders(WorkOrderQuery(status=ACTIVE_STATUSES, limit=1_000_000)):
+        policy = choose_policy(policies, order.priority, order.kind)
+        if policy is None or order.id is None:
+            continue
+        report = sla_status(order, policy, now)
+        _sort(report, order.id, due_soon, breached)
+        changed, found = escalate(order, report, policy, now)
+        notes += found
+        if changed.version != order.version:
+            try:
+                store.update_order(changed, expected_version=order.version)
+                escalated.append(order.id)
+            except VersionConflict:
+                continue  # someone acted on it meanwhile: judged again next run
     return SlaSweep(due_soon, breached, escalated, notes)
 
 

@@ -65,7 +65,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
-from maintenance.domain import HistoryEntry, Priority, Status, WorkOrder
+from maintenance.domain import ACTIVE_STATUSES, HistoryEntry, Priority, Status, WorkOrder
 from maintenance.pm import EveryDays, EveryUsage, PmPlan, Trigger, WhenForecast
 from maintenance.sla import BusinessCalendar, Escalation, SlaPolicy
 from maintenance.store import (
@@ -416,7 +416,6 @@ def _sqlite_begin(connection: Connection) -> None:
 
 # --- the store -------------------------------------------------------------------------------
 
-_ACTIVE = [s for s in Status if s.is_active]
 _LIVE_ALERT = [AlertState.OPEN, AlertState.ACKNOWLEDGED]
 _ORDER_COLUMNS = [f.name for f in fields(WorkOrder) if f.name not in ("id", "history")]
 
@@ -513,7 +512,9 @@ class SqlStore:
         """
         columns = [WorkOrderRow.id, *(getattr(WorkOrderRow, n) for n in _ORDER_COLUMNS)]
         statement = select(*columns)
-        for name in ("status", "priority", "site", "device", "kind"):
+        if query.statuses is not None:
+            statement = statement.where(WorkOrderRow.status.in_(query.statuses))
+        for name in ("priority", "site", "device", "kind"):
             wanted = getattr(query, name)
             if wanted is not None:
                 statement = statement.where(getattr(WorkOrderRow, name) == wanted)
@@ -534,7 +535,7 @@ class SqlStore:
             .options(selectinload(WorkOrderRow.history))
             .where(WorkOrderRow.site == site, WorkOrderRow.device == device)
             .where(WorkOrderRow.alert_signature == signature)
-            .where(WorkOrderRow.status.in_(_ACTIVE))
+            .where(WorkOrderRow.status.in_(ACTIVE_STATUSES))
             .order_by(WorkOrderRow.opened_at.desc(), WorkOrderRow.id.desc())
         )
         with self._read() as session:

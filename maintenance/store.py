@@ -103,7 +103,7 @@ class ApiKey:
 class WorkOrderQuery:
     """Filters for listing work orders; None means any."""
 
-    status: Status | None = None
+    status: Status | frozenset[Status] | None = None  # one status, or any of several
     priority: Priority | None = None
     site: str | None = None
     device: str | None = None
@@ -112,6 +112,13 @@ class WorkOrderQuery:
     offset: int = 0
     with_history: bool = True  # lists for people skip it: a detail view shows it
     touched_since: datetime | None = None  # active, cancelled, or opened/resolved/closed since
+
+    @property
+    def statuses(self) -> frozenset[Status] | None:
+        """The statuses wanted, as a set (None: any)."""
+        if isinstance(self.status, Status):
+            return frozenset({self.status})
+        return self.status
 
 
 class Store(Protocol):

@@ -340,6 +340,10 @@ def test_list_orders_filters_and_sorts_most_urgent_then_oldest(store: SqlStore) 
     assert [o.title for o in store.list_orders(WorkOrderQuery(status=Status.IN_PROGRESS))] == [
         "p1 old"
     ]
+    either = WorkOrderQuery(status=frozenset({Status.IN_PROGRESS, Status.OPEN}), site="b")
+    assert [o.title for o in store.list_orders(either)] == ["p1 old"]
+    several = WorkOrderQuery(status=frozenset({Status.OPEN, Status.ON_HOLD}))
+    assert [o.title for o in store.list_orders(several)] == ["p1 new", "p2", "p3 old"]
     assert [o.title for o in store.list_orders(WorkOrderQuery(kind="pump"))] == ["p2"]
     assert [o.title for o in store.list_orders(WorkOrderQuery(device="lift-1"))] == ["p1 new"]
     assert [o.title for o in store.list_orders(WorkOrderQuery(priority=Priority.P3))] == ["p3 old"]

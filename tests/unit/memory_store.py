@@ -54,10 +54,14 @@ class MemoryStore:
         return stored
 
     def list_orders(self, query: WorkOrderQuery) -> list[WorkOrder]:
-        fields = ("status", "priority", "site", "device", "kind")
+        fields = ("priority", "site", "device", "kind")
         wanted = {k: getattr(query, k) for k in fields if getattr(query, k) is not None}
+        statuses = query.statuses
         found = [
-            o for o in self.orders.values() if all(getattr(o, k) == v for k, v in wanted.items())
+            o
+            for o in self.orders.values()
+            if all(getattr(o, k) == v for k, v in wanted.items())
+            and (statuses is None or o.status in statuses)
         ]
         found = found[query.offset : query.offset + query.limit]
         return found if query.with_history else [replace(o, history=()) for o in found]

@@ -107,6 +107,32 @@ def test_listing_filters_and_bad_input_is_explained(world) -> None:
     assert invalid.status_code == 422 and "priority" in invalid.json()["error"]["message"]
 
 
+def test_status_may_repeat_to_list_orders_in_any_of_several(world) -> None:
+    client, keys, _ = world
+    crew = auth(keys[Role.CREW])
+    ids = [
+        client.post(
+            "/api/v1/work-orders", json={**ORDER, "device": f"lift-{n}"}, headers=crew
+        ).json()["id"]
+        for n in range(3)
+    ]
+    for order_id, action in zip(ids, ["acknowledge", "cancel"], strict=False):
+        reply = client.post(f"/api/v1/work-orders/{order_id}/actions/{action}",
+                            json={"version": 1}, headers=crew)  # fmt: skip
+        assert reply.status_code == 200
+    either = [("status", "open"), ("status", "acknowledged")]
+    listed = client.get("/api/v1/work-orders", params=either, headers=crew).json()
+    assert sorted((o["id"], o["status"]) for o in listed) == [
+        (ids[0], "acknowledged"),
+        (ids[2], "open"),
+    ]
+    one = client.get("/api/v1/work-orders", params={"status": "cancelled"}, headers=crew).json()
+    assert [o["id"] for o in one] == [ids[1]]
+    bad = client.get("/api/v1/work-orders", params=[("status", "open"), ("status", "later")],
+                     headers=crew)  # fmt: skip
+    assert bad.status_code == 422
+
+
 def test_alerts_can_be_acknowledged_or_dismissed_with_a_reason(world) -> None:
     client, keys, desk = world
     desk.handle(

@@ -267,6 +267,7 @@ import { SseParser, actionsFor, sortByUrgency, urgency, metricsForSignature, bac
          tabsFor } from "./js/logic.js";
 import { toMs, relative, dueText } from "./js/format.js";
 import { parseBlocks, parseInline, safeHref } from "./js/markdown.js";
+import { query } from "./js/api.js";
 import { readFileSync } from "node:fs";
 
 const input = JSON.parse(readFileSync(0, "utf8"));
@@ -291,6 +292,7 @@ out.contract = parseBlocks(input.contract).map(
 out.inline = parseInline("a `<b>` **bold** [x](javascript:alert(1)) [y](#why-qos-1)");
 out.hrefs = ["javascript:alert(1)", "#anchor", "https://example.org/x", "data:text/html,x"]
   .map(safeHref);
+out.query = [query({ status: ["open", "on_hold"], limit: 500, site: "" }), query({ a: null })];
 console.log(JSON.stringify(out));
 """
 
@@ -385,6 +387,11 @@ def test_only_actions_valid_for_the_status_are_offered(probe: dict[str, Any]) ->
         "cancelled": ["reopen"],
         "nonsense": [],
     }
+
+
+def test_query_strings_repeat_a_name_for_each_value(probe: dict[str, Any]) -> None:
+    """The crew queue asks for all active statuses in one request (status repeated)."""
+    assert probe["query"] == ["?status=open&status=on_hold&limit=500", ""]
 
 
 def test_queue_puts_overdue_first_then_nearest_deadline(probe: dict[str, Any]) -> None:

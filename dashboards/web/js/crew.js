@@ -77,14 +77,14 @@ export function createCrewView(ctx) {
 
   async function loadLists() {
     const alertCalls = ["open", "acknowledged"].map((s) => api.get(`/api/v1/alerts${query({ state: s })}`));
-    const orderCalls = ACTIVE_STATUSES.map((s) => api.get(`/api/v1/work-orders${query({ status: s, limit: 500 })}`));
-    const [alerts, orders] = await Promise.allSettled([Promise.all(alertCalls), Promise.all(orderCalls)]);
+    const orderCall = api.get(`/api/v1/work-orders${query({ status: ACTIVE_STATUSES, limit: 500 })}`);
+    const [alerts, orders] = await Promise.allSettled([Promise.all(alertCalls), orderCall]);
     if (alerts.status === "fulfilled") {
       state.alerts = alerts.value.flat();
       state.alertsError = null;
     } else state.alertsError = alerts.reason;
     if (orders.status === "fulfilled") {
-      state.orders = orders.value.flat();
+      state.orders = orders.value;
       state.ordersError = null;
     } else state.ordersError = orders.reason;
   }
