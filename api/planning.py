@@ -68,6 +68,7 @@ class PlanBody(BaseModel):
     device: str | None = None
     priority: Priority = Priority.P3
     every_days: int | None = Field(default=None, gt=0, le=36_500)
+    first_due: datetime | None = None  # with every_days: the first visit (default: now)
     meter: str | None = None
     every_units: float | None = Field(default=None, gt=0, le=1e12)
     forecast_metric: str | None = None
@@ -116,7 +117,8 @@ def _policy_out(policy: SlaPolicy) -> dict[str, Any]:
 
 def _trigger(body: PlanBody) -> Trigger:
     if body.every_days is not None:
-        return EveryDays(body.every_days)
+        first_due = _aware(body.first_due).astimezone(UTC) if body.first_due else None
+        return EveryDays(body.every_days, first_due)
     if body.meter is not None and body.every_units is not None:
         return EveryUsage(body.meter, body.every_units)
     if body.forecast_metric is not None and body.within_days is not None:
@@ -128,7 +130,9 @@ def _trigger(body: PlanBody) -> Trigger:
 def _plan_out(plan: PmPlan) -> dict[str, Any]:
     trigger: dict[str, Any] = {}
     if isinstance(plan.trigger, EveryDays):
-        trigger = {"every_days": plan.trigger.days}
+        first_due = plan.trigger.first_due
+        trigger = {"every_days": plan.trigger.days,
+                   "first_due": first_due.isoformat() if first_due else None}  # fmt: skip
     elif isinstance(plan.trigger, EveryUsage):
         trigger = {"meter": plan.trigger.meter, "every_units": plan.trigger.units}
     else:

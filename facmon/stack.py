@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -39,7 +39,7 @@ from facmon.devices_cmd import auth_dir, service_credentials
 from facmon.localstack import Influxd, Mosquitto, is_reachable
 from facmon.simulate_cmd import KIND_OPTIONS
 from ingest import InfluxClient, InfluxRejected, InfluxUnavailable, IngestMetrics, IngestService
-from maintenance.pm import PLAN_TEMPLATES, EveryDays, PmPlan, plans_for_devices
+from maintenance.pm import PLAN_TEMPLATES, PmPlan, plans_for_devices
 from maintenance.sla import DEFAULT_POLICIES
 from maintenance.store import Role
 from simulators import device_names
@@ -53,6 +53,7 @@ DEMO_FLEET = {EquipmentKind.ELEVATOR: 2, EquipmentKind.PUMP: 2, EquipmentKind.FI
               EquipmentKind.ACCESS_GATE: 2}  # fmt: skip
 DEMO_WARMUP_READINGS = 24 * 60  # one day of the demo's minutely readings
 DEMO_FORECAST_EVERY_S = 120  # forecasts soon after the history is in, then every 2 minutes
+DEMO_CALENDAR_START = timedelta(days=8)  # first calendar visits just after the 7-day lead
 READY_TIMEOUT_S = 60.0  # how long the demo site waits for ingest and analytics to subscribe
 
 
@@ -127,7 +128,7 @@ def _first_start(settings: Settings, demo: bool) -> str | None:
     store = open_store(settings)
     try:
         if demo and not store.pm_plans(DEMO_SITE):
-            for plan in _demo_plans():
+            for plan in _demo_plans(datetime.now(UTC)):
                 store.add_pm_plan(plan)
         if store.has_keys():
             return None
@@ -139,14 +140,15 @@ def _first_start(settings: Settings, demo: bool) -> str | None:
         store.close()
 
 
-def _demo_plans() -> list[PmPlan]:
-    """The standard usage- and forecast-driven plans (maintenance.pm.PLAN_TEMPLATES) for every
-    device of the demo site. Calendar plans are left out: never done, they would all fall due
-    at once and bury the demo's alerts in a dozen routine orders."""
+def _demo_plans(now: datetime) -> list[PmPlan]:
+    """The standard plans (maintenance.pm.PLAN_TEMPLATES) for every device of the demo site.
+    Calendar plans start after the 7-day lead and are spread over their intervals, so the demo
+    lists its routine visits without a dozen routine orders burying its alerts on day one."""
     devices = device_names(DEMO_SITE, DEMO_FLEET)
-    driven = [t for t in PLAN_TEMPLATES if not isinstance(t.trigger, EveryDays)]
-    return [plan for template in driven for plan in plans_for_devices(
-        template, DEMO_SITE, [d.device for d in devices if d.kind == template.kind])]  # fmt: skip
+    calendar_start = now + DEMO_CALENDAR_START
+    return [plan for template in PLAN_TEMPLATES for plan in plans_for_devices(
+        template, DEMO_SITE, [d.device for d in devices if d.kind == template.kind],
+        spread_from=calendar_start)]  # fmt: skip
 
 
 def _analytics_command(args: argparse.Namespace) -> list[str]:

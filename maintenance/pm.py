@@ -41,9 +41,11 @@ _DAY = timedelta(days=1)
 
 @dataclass(frozen=True)
 class EveryDays:
-    """Due every `days` days after the last time it was done."""
+    """Due every `days` days after the last time it was done; the first time on `first_due`
+    (None: as soon as the plan exists)."""
 
     days: int
+    first_due: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.days <= 0:
@@ -159,18 +161,32 @@ PLAN_TEMPLATES: tuple[PmPlan, ...] = (
 )
 
 
-def plans_for_devices(template: PmPlan, site: str, devices: Sequence[str]) -> list[PmPlan]:
-    """One plan per device from a kind-wide template (ids are left for the store to assign)."""
-    return [replace(template, id=None, site=site, device=device) for device in devices]
+def plans_for_devices(
+    template: PmPlan, site: str, devices: Sequence[str], spread_from: datetime | None = None
+) -> list[PmPlan]:
+    """One plan per device from a kind-wide template (ids are left for the store to assign).
+
+    With `spread_from`, a calendar template's first due dates are spread over its interval,
+    whole days apart, starting then: twelve lifts on a 15-day plan are not all due on day one.
+    """
+    plans = []
+    for index, device in enumerate(devices):
+        trigger = template.trigger
+        if spread_from is not None and isinstance(trigger, EveryDays):
+            offset = _DAY * (index * trigger.days // len(devices))
+            trigger = replace(trigger, first_due=spread_from + offset)
+        plans.append(replace(template, id=None, site=site, device=device, trigger=trigger))
+    return plans
 
 
 def _time_due(
     every: EveryDays, last_done: datetime | None, now: datetime, until: datetime
 ) -> list[datetime]:
     """Dates on the grid last_done + k·days: the earliest missed one (a missed visit is one job,
-    not several), then those after now. Never done means due now."""
+    not several), then those after now. Never done means due on the plan's first due date, or
+    now if it has none."""
     step = every.days * _DAY
-    first = now if last_done is None else last_done + step
+    first = (every.first_due or now) if last_done is None else last_done + step
     if first > until:
         return []
     upcoming = first + step * ((now - first) // step + 1) if first <= now else first + step

@@ -352,6 +352,7 @@ class PmPlanRow(Base):
     units: Mapped[float | None] = mapped_column(Float)
     metric: Mapped[str | None] = mapped_column(String(64))
     within_days: Mapped[int | None] = mapped_column(Integer)
+    first_due: Mapped[datetime | None]
 
 
 class PmOrderRow(Base):
@@ -949,9 +950,10 @@ def _zone(name: str | None) -> tzinfo:
 def _plan_values(plan: PmPlan) -> dict[str, Any]:
     values = {k: v for k, v in _values(plan).items() if k != "trigger"}
     trigger = plan.trigger
-    columns = dict.fromkeys(("every_days", "meter", "units", "metric", "within_days"))
+    columns = dict.fromkeys(("every_days", "first_due", "meter", "units", "metric", "within_days"))
     if isinstance(trigger, EveryDays):
-        return values | columns | {"trigger": "every_days", "every_days": trigger.days}
+        calendar = {"every_days": trigger.days, "first_due": trigger.first_due}
+        return values | columns | {"trigger": "every_days"} | calendar
     if isinstance(trigger, EveryUsage):
         usage = {"meter": trigger.meter, "units": trigger.units}
         return values | columns | {"trigger": "every_usage"} | usage
@@ -962,7 +964,7 @@ def _plan_values(plan: PmPlan) -> dict[str, Any]:
 def _plan(row: PmPlanRow) -> PmPlan:
     trigger: Trigger
     if row.trigger == "every_days" and row.every_days is not None:
-        trigger = EveryDays(row.every_days)
+        trigger = EveryDays(row.every_days, row.first_due)
     elif row.trigger == "every_usage" and row.meter is not None and row.units is not None:
         trigger = EveryUsage(row.meter, row.units)
     elif row.trigger == "when_forecast" and row.metric is not None and row.within_days is not None:

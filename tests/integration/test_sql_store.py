@@ -570,6 +570,7 @@ def test_sla_calendar_zone_needs_an_iana_name(store: SqlStore) -> None:
 def test_pm_plans_round_trip_every_trigger(store: SqlStore) -> None:
     plans = [
         PmPlan(None, "half-monthly", "riverside", "lift-1", "elevator", "routine", EveryDays(15)),
+        PmPlan(None, "annual", "riverside", "lift-2", "elevator", "test", EveryDays(365, T0)),
         PmPlan(
             None,
             "doors",
@@ -593,8 +594,9 @@ def test_pm_plans_round_trip_every_trigger(store: SqlStore) -> None:
     ]
     stored = [store.add_pm_plan(plan) for plan in plans]
     assert store.pm_plans() == stored
-    assert [p.name for p in store.pm_plans("riverside")] == ["half-monthly", "doors"]
-    assert store.get_pm_plan(stored[2].id or 0) == replace(plans[2], id=stored[2].id)
+    assert [p.name for p in store.pm_plans("riverside")] == ["half-monthly", "annual", "doors"]
+    assert store.get_pm_plan(stored[3].id or 0) == replace(plans[3], id=stored[3].id)
+    assert store.get_pm_plan(stored[1].id or 0).trigger == EveryDays(365, T0)
     retimed = replace(stored[0], trigger=EveryUsage("run_hours_h", 2000), device=None)
     store.update_pm_plan(retimed)
     assert store.get_pm_plan(retimed.id or 0) == retimed
@@ -621,7 +623,7 @@ def test_pm_orders_remember_which_order_covers_which_due_date(store: SqlStore) -
 def test_upgrade_creates_the_schema_the_models_describe(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "new.db")
     assert current_revision(url) is None
-    assert upgrade(url) == head_revision() == "0003"
+    assert upgrade(url) == head_revision() == "0004"
     engine = make_engine(url)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
@@ -632,7 +634,7 @@ def test_upgrade_of_a_current_database_is_a_no_op(db_url: str) -> None:
     store = SqlStore(db_url)
     order = store.add_order(full_order())
     store.close()
-    assert upgrade(db_url) == "0003"
+    assert upgrade(db_url) == "0004"
     assert SqlStore(db_url).get_order(order.id or 0) == order
 
 
@@ -648,7 +650,7 @@ def test_an_older_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> Non
     assert "ix_work_orders_status_priority" not in index_names(engine, "work_orders")
     with pytest.raises(DatabaseNotMigrated, match=r"revision 0001.*facmon db upgrade"):
         SqlStore(url)
-    assert upgrade(url) == "0003"
+    assert upgrade(url) == "0004"
     assert "ix_work_orders_status_priority" in index_names(engine, "work_orders")
     assert "ix_alerts_site_device_signature" in index_names(engine, "alerts")
     assert "ix_work_orders_site_queue" in index_names(engine, "work_orders")  # from 0003
@@ -677,11 +679,11 @@ def test_db_upgrade_command_creates_the_folder_and_is_idempotent(
     args = argparse.Namespace(url=None)
     assert db_cmd.run(settings, args) == 0
     first = capsys.readouterr().out
-    assert path.exists() and first.strip().endswith("at revision 0003")
+    assert path.exists() and first.strip().endswith("at revision 0004")
     assert db_cmd.run(settings, args) == 0
     assert capsys.readouterr().out == first
     with contextlib.closing(sqlite3.connect(path)) as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
 
 
 def test_db_upgrade_command_parses_its_arguments(tmp_path: Path) -> None:
@@ -691,7 +693,7 @@ def test_db_upgrade_command_parses_its_arguments(tmp_path: Path) -> None:
     args = parser.parse_args(["upgrade", "--url", url])
     assert args.handler is db_cmd.run
     assert args.handler(Settings(database_url="sqlite:///unused.db"), args) == 0
-    assert current_revision(url) == "0003"
+    assert current_revision(url) == "0004"
     assert not Path("unused.db").exists()
 
 

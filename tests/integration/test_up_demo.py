@@ -209,6 +209,11 @@ def test_up_demo_shows_alerts_work_orders_and_forecasts_within_five_minutes_and_
     plans = first.get("/api/v1/pm-plans", key)  # usage and forecast plans for every device
     door_service = [p["device"] for p in plans if p["name"] == "Elevator door operator service"]
     assert sorted(door_service) == ["elevator-01", "elevator-02"]
+    visits = [p["first_due"] for p in plans if p["name"] == "Elevator half-monthly maintenance"]
+    assert len(set(visits)) == 2, visits  # the lifts' calendar visits spread, not one day
+    titles = {order["title"] for order in first.get("/api/v1/work-orders", key)}
+    calendar = {f"PM: {p['name']}" for p in plans if p.get("every_days")}
+    assert calendar and not titles & calendar, "no calendar visit falls due in the first week"
     # The replayed history was stored from the site's first reading on: nothing published
     # before ingest and analytics had subscribed.
     start_ms = json.loads((state / "demo" / "site.json").read_text())["start_ms"]

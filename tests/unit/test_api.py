@@ -207,7 +207,10 @@ def test_managers_keep_sla_policies_and_pm_plans_crews_only_read_them(world) -> 
         "every_days": 15,
     }
     made_plan = client.post("/api/v1/pm-plans", json=plan, headers=manager).json()
-    assert made_plan["every_days"] == 15
+    assert (made_plan["every_days"], made_plan["first_due"]) == (15, None)
+    later = {**plan, "first_due": "2026-12-01T08:00:00+01:00"}
+    spread = client.post("/api/v1/pm-plans", json=later, headers=manager).json()
+    assert spread["first_due"] == "2026-12-01T07:00:00+00:00"
     by_use = {**plan, "every_days": None, "meter": "trips", "every_units": 50000}
     usage = client.post("/api/v1/pm-plans", json=by_use, headers=manager)
     assert usage.json()["meter"] == "trips"

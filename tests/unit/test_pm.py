@@ -64,6 +64,38 @@ def test_never_done_is_due_now():
     assert due_occurrences(LIFT_15, None, NOW, 20) == [NOW, NOW + 15 * DAY]
 
 
+def test_never_done_waits_for_its_first_due_date():
+    later = replace(LIFT_15, trigger=EveryDays(15, first_due=d(3, 20)))
+    assert due_occurrences(later, None, NOW, 5) == []
+    assert due_occurrences(later, None, NOW, 30) == [d(3, 20), d(4, 4)]
+
+
+def test_a_first_due_date_already_past_is_one_missed_job_then_the_grid():
+    # First due 1 Mar, never done: that visit is owed; the grid from it continues on 16 Mar.
+    missed = replace(LIFT_15, trigger=EveryDays(15, first_due=d(3, 1)))
+    assert due_occurrences(missed, None, NOW, 10) == [d(3, 1), d(3, 16)]
+
+
+def test_once_done_the_first_due_date_no_longer_matters():
+    done = replace(LIFT_15, trigger=EveryDays(15, first_due=d(5, 1)))
+    assert due_occurrences(done, d(3, 1), NOW, 10) == [d(3, 16)]
+
+
+def test_plans_spread_from_a_date_are_whole_days_apart_over_the_interval():
+    lifts = [f"l{n}" for n in range(6)]
+    plans = plans_for_devices(template("Elevator half-monthly maintenance"), "t", lifts, NOW)
+    firsts = [p.trigger.first_due for p in plans if isinstance(p.trigger, EveryDays)]
+    assert firsts == [NOW + n * DAY for n in (0, 2, 5, 7, 10, 12)]
+    generated = [orders_to_generate([PlanState(replace(p, id=i))], set(), NOW, lead_days=7)
+                 for i, p in enumerate(plans, 1)]  # fmt: skip
+    assert [len(g) for g in generated] == [1, 1, 1, 1, 0, 0]  # not all at once
+
+
+def test_spreading_leaves_usage_and_condition_plans_alone():
+    doors = plans_for_devices(LIFT_DOORS, "t", ["l1", "l2"], NOW)
+    assert [p.trigger for p in doors] == [LIFT_DOORS.trigger] * 2
+
+
 def test_missed_visits_are_one_job_then_the_grid_continues():
     # Done 1 Jan: 16 Jan missed (kept, the earliest), 31 Jan, 15 Feb, 1 Mar skipped;
     # next on the grid after now (10 Mar) is 16 Mar.
