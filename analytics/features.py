@@ -38,6 +38,11 @@ class Feature:
     rises_when_failing: bool = True
     limit: float | None = None  # an absolute maintenance limit replaces the learned baseline
 
+    def __reduce__(self) -> tuple[Callable[[str], Feature], tuple[str]]:
+        # `compute` is a closure, which pickle cannot save: a saved engine (facmon analytics'
+        # snapshot) names the feature instead and finds it in the registry when loaded.
+        return (feature_named, (self.name,))
+
 
 @dataclass(frozen=True)
 class Residual:
@@ -214,6 +219,17 @@ EVENT_FEATURES: dict[tuple[str, str], Feature] = {
         rises_when_failing=False,
     ),
 }  # fmt: skip
+
+
+_FEATURES_BY_NAME = {
+    feature.name: feature
+    for feature in (*(f for fs in FEATURES.values() for f in fs), *EVENT_FEATURES.values())
+}
+
+
+def feature_named(name: str) -> Feature:
+    """The registered feature called `name` (names are unique across kinds)."""
+    return _FEATURES_BY_NAME[name]
 
 
 def features_of(kind: EquipmentKind, metrics: Metrics) -> dict[str, float]:

@@ -27,6 +27,7 @@ from analytics.engine import Engine, EngineSettings
 from analytics.history import HistorySource, forecasts_for, healthy_history
 from facility import DeviceRef, Settings
 from facmon.api_cmd import open_store
+from facmon.engine_snapshot import EngineSnapshot, dump_snapshot, load_snapshot, save_snapshot
 from facmon.influx_history import InfluxHistory
 from facmon.ingest_cmd import stop_on_signals
 from ingest import AckToken, InfluxClient, MqttSubscriber, SessionOptions, decode_message
@@ -43,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tick", type=float, default=30.0, help="seconds between silence checks")
     parser.add_argument("--forecast-every", type=float, default=3600.0, help="seconds")
     parser.add_argument("--refit-every", type=float, default=86_400.0, help="seconds")
+    parser.add_argument(
+        "--snapshot-every", type=float, default=300.0, help="seconds between engine snapshots"
+    )
     parser.add_argument(
         "--warmup",
         type=int,
@@ -121,16 +125,22 @@ class AnalyticsService:
         forecasts_path: Path | None = None,
         subscribed_path: Path | None = None,
         engine: EngineSettings | None = None,
+        snapshot_path: Path | None = None,
     ) -> None:
         self.forecasts_path = forecasts_path
         self.subscribed_path = subscribed_path
-        self.engine = Engine(engine or EngineSettings())
+        self.snapshot_path = snapshot_path
+        wanted = engine or EngineSettings()
+        restored = load_snapshot(snapshot_path, wanted) if snapshot_path else None
+        self.engine = restored.engine if restored else Engine(wanted)
         self.sink = sink
         self.history = history
         self.clock = clock
         self.forecasts: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._past_alerts: list[Alert] = []
+        self._past_alerts: list[Alert] = restored.past_alerts if restored else []
+        if restored:
+            log.info("analytics continues from its snapshot", extra={"saved_ms": restored.saved_ms})
         self.subscriber = MqttSubscriber(
             settings.mqtt_url,
             session,
@@ -189,11 +199,24 @@ class AnalyticsService:
                 learned = self.engine.refit(device, readings)
             log.info(f"refit {device.device} from {learned} healthy readings")
 
+    def save_snapshot(self) -> None:
+        """Save the engine (see facmon.engine_snapshot); a failure is logged, not fatal."""
+        if self.snapshot_path is None:
+            return
+        with self._lock:
+            snapshot = EngineSnapshot(self.engine, int(self.clock() * 1000), self._past_alerts)
+            data = dump_snapshot(snapshot)
+        try:
+            save_snapshot(self.snapshot_path, data)
+        except OSError:
+            log.exception("could not save the engine snapshot")
+
     def run(self, stop: threading.Event, args: argparse.Namespace) -> None:
         scheduler = BackgroundScheduler()
         scheduler.add_job(self.tick, "interval", seconds=args.tick)
         scheduler.add_job(self.refresh_forecasts, "interval", seconds=args.forecast_every)
         scheduler.add_job(self.refit, "interval", seconds=args.refit_every)
+        scheduler.add_job(self.save_snapshot, "interval", seconds=args.snapshot_every)
         scheduler.start()
         self.subscriber.start()
         log.info("analytics running", extra={"subscription": self.subscriber.options.subscription})
@@ -201,6 +224,7 @@ class AnalyticsService:
         stop.wait()
         self.subscriber.stop()
         scheduler.shutdown(wait=False)
+        self.save_snapshot()
         log.info("analytics stopped")
 
     def _note_subscription(self, stop: threading.Event) -> None:
@@ -225,8 +249,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     history = InfluxHistory(influx)
     subscribed = Path(settings.state_dir) / "analytics" / "subscribed"
     engine = EngineSettings(warmup=args.warmup)
+    snapshot = Path(settings.state_dir) / "analytics" / "engine.snapshot"
     service = AnalyticsService(settings, session, sink, history, forecasts_path=forecasts,
-                               subscribed_path=subscribed, engine=engine)  # fmt: skip
+                               subscribed_path=subscribed, engine=engine,
+                               snapshot_path=snapshot)  # fmt: skip
     try:
         service.run(stop_on_signals(), args)
     finally:
