@@ -44,6 +44,10 @@ class EngineSettings:
     major: float = 10.0
     window: int = 15  # readings in the running median of deviations
     warmup: int = 120  # readings learned before a feature is judged
+    # ...and at least this long (by the readings' own times) since a feature's first reading,
+    # so a device's daily rhythm is known before deviations from it count. Absolute limits
+    # are judged from the first reading. `facmon analytics` sets a day.
+    warmup_s: float = 0.0
     learn_rate: float = 1e-4  # after warmup: a long memory, so slow wear is not learned away
     learn_below: float = 3.0
     policy: AlertPolicy = field(default_factory=AlertPolicy)
@@ -58,6 +62,7 @@ class _FeatureState:
     recent: deque[float]
     active: bool = False
     model: LinearResidual | None = None
+    since_ms: int | None = None  # the first reading learned: the start of the time warm-up
 
     @property
     def limit(self) -> float | None:
@@ -105,19 +110,21 @@ class Engine:
         for (device, _), state in self._states.items():
             if device == source:
                 self.baseline.forget(state.slot)
-                state.model, state.active = None, False
+                state.model, state.active, state.since_ms = None, False, None
                 state.recent.clear()
         learned = 0
         for reading in history:
             for name, value in features_of(source.kind, reading.metrics).items():
                 state = self._state(source, name)
                 self.baseline.learn_many(np.array([state.slot]), np.array([value]))
+                self._warming(state, reading.ts_ms)
             for residual in RESIDUALS.get(source.kind, ()):
                 row = residual.row(reading.metrics)
                 if row is not None:
                     state = self._state(source, residual.name, residual, 3 * self.settings.window)
                     state.model = state.model or LinearResidual(warmup=self.settings.warmup)
                     state.model.learn_one(np.array(row))
+                    self._warming(state, reading.ts_ms)
             learned += 1
         return learned
 
@@ -135,6 +142,8 @@ class Engine:
                 continue
             state = self._state(reading.source, name)
             deviation = self._learned_deviation(self.baseline, state.slot, value)
+            if self._warming(state, reading.ts_ms):
+                deviation = 0.0
             conditions.append(self._judge(reading.source, reading.ts_ms, state, value, deviation))
         for residual in RESIDUALS.get(reading.source.kind, ()):
             row = residual.row(reading.metrics)
@@ -159,6 +168,8 @@ class Engine:
         model = state.model = state.model or LinearResidual(warmup=self.settings.warmup)
         deviation = model.deviation_one(np.array(row))
         model.learn_one(np.array(row))
+        if self._warming(state, reading.ts_ms):
+            deviation = 0.0
         return self._judge(reading.source, reading.ts_ms, state, row[0], deviation)
 
     def _event_features(self, event: Event) -> list[Condition]:
@@ -170,6 +181,12 @@ class Engine:
                 deviation = self._learned_deviation(self.event_baseline, state.slot, value)
                 conditions.append(self._judge(event.source, event.ts_ms, state, value, deviation))
         return conditions
+
+    def _warming(self, state: _FeatureState, ts_ms: int) -> bool:
+        """Whether the feature is still in its time warm-up (its first reading starts it)."""
+        if state.since_ms is None or ts_ms < state.since_ms:
+            state.since_ms = ts_ms
+        return ts_ms - state.since_ms < self.settings.warmup_s * 1000
 
     def _learned_deviation(self, baseline: RobustBaseline, slot: int, value: float) -> float:
         slots, values = np.array([slot]), np.array([value])

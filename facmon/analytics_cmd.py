@@ -53,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=EngineSettings().warmup,
         help="readings each device learns from before they are judged",
     )
+    parser.add_argument(
+        "--warmup-hours",
+        type=float,
+        default=24.0,
+        help="and hours (of the readings' own time) since a device's first reading",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -248,7 +254,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     forecasts = Path(settings.state_dir) / "analytics" / "forecasts.json"
     history = InfluxHistory(influx)
     subscribed = Path(settings.state_dir) / "analytics" / "subscribed"
-    engine = EngineSettings(warmup=args.warmup)
+    engine = EngineSettings(warmup=args.warmup, warmup_s=args.warmup_hours * 3600)
     snapshot = Path(settings.state_dir) / "analytics" / "engine.snapshot"
     service = AnalyticsService(settings, session, sink, history, forecasts_path=forecasts,
                                subscribed_path=subscribed, engine=engine,

@@ -20,7 +20,7 @@ from ingest.durable import write_atomically
 
 log = logging.getLogger("facmon.analytics")
 
-SNAPSHOT_FORMAT = 1  # raise when the engine's state changes shape
+SNAPSHOT_FORMAT = 2  # raise when the engine's state changes shape (2: time warm-up)
 
 
 @dataclass

@@ -38,7 +38,8 @@ class AnalyticsProcess:
         }
         self.database_url = env["FACMON_DATABASE_URL"]
         command = [sys.executable, "-m", "facmon.cli", "analytics", "--topic", f"facmon/{site}/#",
-                   "--client-id", f"analytics-{site}", "--tick", "1"]  # fmt: skip
+                   "--client-id", f"analytics-{site}", "--tick", "1",
+                   "--warmup-hours", "2"]  # fmt: skip
         self.sink = state / "analytics" / "alerts.jsonl"
         self.log = (state / "analytics.log").open("wb")
         self.process = subprocess.Popen(command, env=env, stderr=self.log)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 
 from analytics.alerts import AlertPolicy, ChangeKind, Severity
 from analytics.engine import Engine, EngineSettings
@@ -154,3 +155,28 @@ def test_the_recharge_after_a_battery_test_is_expected_but_not_for_ever() -> Non
     assert raised(engine, [*healthy, test, *recharge]) == []
     later = [panel_reading(m, 0.5, rng) for m in range(700, 760)]
     assert "charger_current:high" in [signature for signature, _ in raised(engine, later)]
+
+
+def test_deviations_wait_for_the_time_warm_up_but_limits_do_not() -> None:
+    """A device's first day teaches its rhythm; a worn bearing in it is judged from the next."""
+    rng = random.Random(3)
+    day = EngineSettings(warmup=100, warmup_s=24 * 3600, policy=SETTINGS.policy)
+    early = [pump_reading(m, 2.0 if m < 300 else 2.0 + (m - 300) * 0.02, rng) for m in range(500)]
+    assert raised(Engine(day), early) == []  # 8 h of data: all of it warm-up
+    assert [s for s, _ in raised(Engine(SETTINGS), early)] == ["vibration_running:high"]
+    late = [
+        replace(r, ts_ms=r.ts_ms + (24 * 60 if i >= 300 else 0) * MIN) for i, r in enumerate(early)
+    ]  # fmt: skip  (the same wear, a day later)
+    assert [s for s, _ in raised(Engine(day), late)] == ["vibration_running:high"]
+    drift = [Reading(PANEL, m * MIN, {"detector_drift_pct": 75.0}) for m in range(30)]
+    assert [s for s, _ in raised(Engine(day), drift)] == ["detector_drift:high"]  # a limit
+
+
+def test_the_time_warm_up_counts_from_the_history_a_refit_learned() -> None:
+    rng = random.Random(4)
+    day = EngineSettings(warmup=100, warmup_s=24 * 3600, policy=SETTINGS.policy)
+    engine = Engine(day)
+    history = [pump_reading(m, 2.0, rng) for m in range(0, 26 * 60, 5)]  # 26 h, every 5 min
+    assert engine.refit(PUMP, history) == len(history)
+    worn = [pump_reading(m, 2.0 + (m - 26 * 60) * 0.02, rng) for m in range(26 * 60, 26 * 60 + 200)]
+    assert [s for s, _ in raised(engine, worn)] == ["vibration_running:high"]
