@@ -21,6 +21,7 @@ class Settings:
     influx_token: str | None = None
     database_url: str = "sqlite:///./var/facmon.db"
     state_dir: Path = Path("./var")
+    notify_url: str | None = None  # a webhook for SLA notifications (facmon.notify)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

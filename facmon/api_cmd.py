@@ -31,6 +31,7 @@ from api import KpiCache, create_app, kpis_in_database
 from api.auth import create_key
 from facility import Settings
 from facmon.db_cmd import sqlite_path
+from facmon.notify import deliver_notifications
 from facmon.platform_sources import platform_for
 from ingest import InfluxClient
 from maintenance.desk import Desk
@@ -92,7 +93,7 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
     desk = Desk(store, store.sla_policies)
     scheduler = BackgroundScheduler()
     forecasts = Path(settings.state_dir) / "analytics" / "forecasts.json"
-    jobs = partial(_maintenance_jobs, desk, store, forecasts)
+    jobs = partial(_maintenance_jobs, desk, store, forecasts, settings.notify_url)
     scheduler.add_job(jobs, "interval", seconds=args.jobs_every)
     scheduler.start()
     influx = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
@@ -141,13 +142,15 @@ def serve(app: FastAPI, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_config=None)
 
 
-def _maintenance_jobs(desk: Desk, store: SqlStore, forecasts: Path) -> None:
+def _maintenance_jobs(desk: Desk, store: SqlStore, forecasts: Path, notify_url: str | None) -> None:
     now = datetime.now(UTC)
     for order in generate_pm_orders(store, desk, now, outlooks=read_outlooks(forecasts)):
         log.info(f"preventive maintenance order {order.id} opened: {order.title}")
     sweep = sweep_sla(store, store.sla_policies(), now)
     for note in sweep.notifications:
         log.warning(note)
+    if notify_url:
+        deliver_notifications(store, notify_url, now)
     for order in desk.verify_closures():
         log.info(f"work order {order.id} closed: the fix is verified by telemetry")
 

@@ -16,14 +16,15 @@ from maintenance.desk import Desk
 from maintenance.domain import ACTIVE_STATUSES, WorkOrder
 from maintenance.pm import EveryUsage, PlanState, PmPlan, WhenForecast, orders_to_generate
 from maintenance.sla import SlaPolicy, SlaReport, SlaState, choose_policy, escalate, sla_status
-from maintenance.store import Store, VersionConflict, WorkOrderQuery
+from maintenance.store import Notification, Store, VersionConflict, WorkOrderQuery
 
 __all__ = ["DeviceOutlook", "SlaSweep", "generate_pm_orders", "sweep_sla"]
 
 
 @dataclass(frozen=True)
 class SlaSweep:
-    """What one run found: orders due soon, breached, escalated, and notifications to send."""
+    """What one run found: orders due soon, breached, escalated, and the texts of the
+    notifications it put in the store's outbox (facmon.notify delivers them)."""
 
     due_soon: list[int]
     breached: list[int]
@@ -44,13 +45,19 @@ def sweep_sla(store: Store, policies: Sequence[SlaPolicy], now: datetime) -> Sla
         report = sla_status(order, policy, now)
         _sort(report, order.id, due_soon, breached)
         changed, found = escalate(order, report, policy, now)
+        if changed.version == order.version:
+            continue
+        # Into the outbox before the order records the escalation: a crash in between sends
+        # the notification twice (the next run escalates again), never not at all.
+        outbox = [store.add_notification(Notification(None, order.id, text, now)) for text in found]
+        try:
+            store.update_order(changed, expected_version=order.version)
+        except VersionConflict:  # someone acted on it meanwhile: judged again next run
+            for notification in outbox:
+                store.discard_notification(notification.id or 0)
+            continue
+        escalated.append(order.id)
         notes += found
-        if changed.version != order.version:
-            try:
-                store.update_order(changed, expected_version=order.version)
-                escalated.append(order.id)
-            except VersionConflict:
-                continue  # someone acted on it meanwhile: judged again next run
     return SlaSweep(due_soon, breached, escalated, notes)
 
 

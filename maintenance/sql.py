@@ -75,6 +75,7 @@ from maintenance.store import (
     Comment,
     Duplicate,
     NotFound,
+    Notification,
     Role,
     VersionConflict,
     WorkOrderQuery,
@@ -365,6 +366,20 @@ class PmOrderRow(Base):
     plan_id: Mapped[int] = mapped_column(ForeignKey("pm_plans.id", ondelete="CASCADE"))
     due_at: Mapped[datetime]
     work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), unique=True)
+
+
+class NotificationRow(Base):
+    """The notification outbox: kept until delivered (delivered_at), with the attempts."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_delivered_at", "delivered_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_order_id: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class ApiKeyRow(Base):
@@ -786,6 +801,38 @@ class SqlStore:
                                           PmOrderRow.work_order_id))  # fmt: skip
             return {(plan, due): order for plan, due, order in rows}
 
+    # --- notification outbox ---------------------------------------------------------------
+
+    def add_notification(self, notification: Notification) -> Notification:
+        with self._write() as session:
+            row = NotificationRow(**_values(notification))
+            session.add(row)
+            session.flush()
+            return replace(notification, id=row.id)
+
+    def discard_notification(self, notification_id: int) -> None:
+        with self._write() as session:
+            session.execute(delete(NotificationRow).where(NotificationRow.id == notification_id))
+
+    def undelivered_notifications(self, limit: int = 100) -> list[Notification]:
+        """The oldest notifications not delivered yet."""
+        statement = (
+            select(NotificationRow)
+            .where(NotificationRow.delivered_at.is_(None))
+            .order_by(NotificationRow.id)
+            .limit(limit)
+        )
+        with self._read() as session:
+            return [_notification(row) for row in session.scalars(statement)]
+
+    def record_delivery(self, notification_id: int, at: datetime, error: str | None) -> None:
+        with self._write() as session:
+            row = _require(session, NotificationRow, notification_id)
+            row.attempts += 1
+            row.last_error = error
+            if error is None:
+                row.delivered_at = at
+
 
 @contextmanager
 def _plain_errors() -> Iterator[None]:
@@ -959,6 +1006,11 @@ def _plan_values(plan: PmPlan) -> dict[str, Any]:
         return values | columns | {"trigger": "every_usage"} | usage
     forecast = {"metric": trigger.metric, "within_days": trigger.within_days}
     return values | columns | {"trigger": "when_forecast"} | forecast
+
+
+def _notification(row: NotificationRow) -> Notification:
+    return Notification(row.id, row.work_order_id, row.text, row.created_at, row.delivered_at,
+                        row.attempts, row.last_error)  # fmt: skip
 
 
 def _plan(row: PmPlanRow) -> PmPlan:

@@ -88,6 +88,20 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class Notification:
+    """A message for people (an SLA breach escalated with `notify`), kept until delivered: the
+    outbox that the delivery job empties."""
+
+    id: int | None
+    work_order_id: int | None
+    text: str
+    created_at: datetime
+    delivered_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
 class ApiKey:
     """An API key as stored: only the hash of the secret, never the secret."""
 
@@ -179,3 +193,12 @@ class Store(Protocol):
     def record_pm_order(self, plan_id: int, due_at: datetime, work_order_id: int) -> None: ...
 
     def pm_orders(self) -> dict[tuple[int, datetime], int]: ...
+
+    def add_notification(self, notification: Notification) -> Notification: ...
+
+    def discard_notification(self, notification_id: int) -> None: ...
+
+    def undelivered_notifications(self, limit: int = 100) -> list[Notification]: ...
+
+    def record_delivery(self, notification_id: int, at: datetime, error: str | None) -> None:
+        """A delivery attempt: delivered at `at` when `error` is None, else counted and kept."""

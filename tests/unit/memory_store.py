@@ -20,6 +20,7 @@ from maintenance.store import (
     Comment,
     Duplicate,
     NotFound,
+    Notification,
     VersionConflict,
     WorkOrderQuery,
 )
@@ -34,6 +35,7 @@ class MemoryStore:
         self.policies: dict[int, SlaPolicy] = {}
         self.plans: dict[int, PmPlan] = {}
         self.pm_generated: dict[tuple[int, datetime], int] = {}
+        self.outbox: dict[int, Notification] = {}
 
     def add_order(self, order: WorkOrder) -> WorkOrder:
         stored = replace(order, id=len(self.orders) + 1)
@@ -169,3 +171,23 @@ class MemoryStore:
 
     def pm_orders(self) -> dict[tuple[int, datetime], int]:
         return dict(self.pm_generated)
+
+    def add_notification(self, notification: Notification) -> Notification:
+        stored = replace(notification, id=max(self.outbox, default=0) + 1)
+        self.outbox[stored.id or 0] = stored
+        return stored
+
+    def discard_notification(self, notification_id: int) -> None:
+        self.outbox.pop(notification_id, None)
+
+    def undelivered_notifications(self, limit: int = 100) -> list[Notification]:
+        return [n for n in self.outbox.values() if n.delivered_at is None][:limit]
+
+    def record_delivery(self, notification_id: int, at: datetime, error: str | None) -> None:
+        found = self.outbox[notification_id]
+        self.outbox[notification_id] = replace(
+            found,
+            delivered_at=at if error is None else None,
+            attempts=found.attempts + 1,
+            last_error=error,
+        )

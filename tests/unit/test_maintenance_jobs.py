@@ -9,10 +9,11 @@ from pathlib import Path
 
 from facmon.api_cmd import read_outlooks
 from maintenance.desk import Desk
-from maintenance.domain import Action, Priority
+from maintenance.domain import Action, Priority, WorkOrder
 from maintenance.jobs import DeviceOutlook, generate_pm_orders, sweep_sla
 from maintenance.pm import EveryDays, EveryUsage, PmPlan, WhenForecast
 from maintenance.sla import SlaPolicy
+from maintenance.store import VersionConflict
 from tests.unit.memory_store import MemoryStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -41,6 +42,34 @@ def test_the_sweep_sorts_orders_and_escalates_a_breach_once() -> None:
     assert store.get_order(late.id or 0).priority is Priority.P2  # raised one step
     again = sweep_sla(store, POLICIES, T0 + timedelta(minutes=62))
     assert again.escalated == []  # the same breach is not escalated twice
+
+
+def test_a_notify_breach_goes_into_the_outbox_once() -> None:
+    store = MemoryStore()
+    desk = Desk(store, lambda: POLICIES, clock=lambda: T0)
+    urgent = desk.open("Pump leak", Priority.P2, "manager")
+    sweep = sweep_sla(store, POLICIES, T0 + timedelta(minutes=31))
+    (queued,) = store.undelivered_notifications()
+    assert sweep.notifications == [queued.text]
+    assert queued.work_order_id == urgent.id and "P2 work order" in queued.text
+    assert "response target" in queued.text and queued.created_at == T0 + timedelta(minutes=31)
+    sweep_sla(store, POLICIES, T0 + timedelta(minutes=32))
+    assert len(store.undelivered_notifications()) == 1  # the same breach, not queued again
+
+
+class ConflictingStore(MemoryStore):
+    """Someone else changes every order between the sweep's read and its write."""
+
+    def update_order(self, order: WorkOrder, expected_version: int) -> WorkOrder:
+        raise VersionConflict(f"order {order.id} changed meanwhile")
+
+
+def test_an_escalation_that_loses_a_race_leaves_nothing_in_the_outbox() -> None:
+    store = ConflictingStore()
+    Desk(store, lambda: POLICIES, clock=lambda: T0).open("Pump leak", Priority.P2, "manager")
+    sweep = sweep_sla(store, POLICIES, T0 + timedelta(minutes=31))
+    assert sweep.escalated == [] and sweep.notifications == []
+    assert store.undelivered_notifications() == []  # the next run escalates and queues it
 
 
 def test_pm_orders_are_generated_ahead_of_their_due_date_once_and_then_follow_the_service() -> None:

@@ -18,6 +18,7 @@ DOCUMENTED_DEFAULTS = {
     "influx_token": None,
     "database_url": "sqlite:///./var/facmon.db",
     "state_dir": Path("./var"),
+    "notify_url": None,
 }
 
 OVERRIDES = {
@@ -29,6 +30,7 @@ OVERRIDES = {
     "influx_token": "tok-123",
     "database_url": "postgresql://u@db/facmon",
     "state_dir": "/srv/facmon/state",
+    "notify_url": "https://hooks.example.org/facmon",
 }
 
 
