@@ -84,6 +84,7 @@ class PlatformCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield self._orders()
         yield self._alerts()
+        yield self._outbox()
         dead = GaugeMetricFamily("facmon_dead_letters", "Messages refused by ingest",
                                  labels=["reason"])  # fmt: skip
         for reason, count in sorted(self.platform.ingest.dead_letter_counts().items()):
@@ -109,6 +110,18 @@ class PlatformCollector(Collector):
         counts = Counter(a.severity for a in self.store.list_alerts(AlertState.OPEN))
         for severity, count in sorted(counts.items()):
             family.add_metric([severity], count)
+        return family
+
+    def _outbox(self) -> Metric:
+        """Undelivered SLA notifications, and how many have failed at least once: a stuck
+        webhook shows here before anyone misses a message."""
+        family = GaugeMetricFamily(
+            "facmon_notifications_undelivered", "SLA notifications to deliver", labels=["tried"]
+        )
+        waiting = self.store.undelivered_notifications(limit=1_000_000)
+        failed = sum(1 for n in waiting if n.attempts)
+        family.add_metric(["no"], len(waiting) - failed)
+        family.add_metric(["yes"], failed)
         return family
 
     def _devices(self) -> Iterator[Metric]:

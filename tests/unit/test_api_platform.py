@@ -17,7 +17,7 @@ from api.auth import create_key
 from api.sources import DeadLetterRow, DeviceSnapshot
 from api.stream import ChangeFeed
 from maintenance.desk import AlertNotice, Desk
-from maintenance.store import Role
+from maintenance.store import Notification, Role
 from tests.unit.memory_store import MemoryStore
 from tests.unit.platform_fakes import FakeIngest, FakeTelemetry, fake_platform
 
@@ -167,6 +167,16 @@ def test_prometheus_metrics_count_what_is_open(world: World) -> None:
     assert 'facmon_work_orders_active{priority="P2",status="open"} 1.0' in text
     assert 'facmon_dead_letters{reason="malformed_json"} 1.0' in text
     assert 'facmon_devices{kind="access_gate",online="false"} 1.0' in text
+    assert 'facmon_notifications_undelivered{tried="no"} 0.0' in text
+
+
+def test_prometheus_metrics_show_notifications_stuck_in_the_outbox(world: World) -> None:
+    for text in ("first", "second"):
+        world.store.add_notification(Notification(None, 1, text, datetime.now(UTC)))
+    world.store.record_delivery(1, datetime.now(UTC), "HTTP 503")
+    text = world.get("metrics", Role.VIEWER).text
+    assert 'facmon_notifications_undelivered{tried="yes"} 1.0' in text
+    assert 'facmon_notifications_undelivered{tried="no"} 1.0' in text
 
 
 def test_the_change_feed_reports_orders_alerts_and_devices_that_changed(world: World) -> None:
