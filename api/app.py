@@ -39,7 +39,7 @@ from api.schemas import (
 )
 from api.sources import Platform
 from api.stream import ChangeFeed, sse_frames
-from maintenance.desk import Desk, FixNotVerified
+from maintenance.desk import Desk, FixNotVerified, revise_alert
 from maintenance.domain import Action, InvalidTransition, Priority, Status, WorkOrder
 from maintenance.sla import SlaState, choose_policy, sla_status
 from maintenance.store import (
@@ -249,12 +249,14 @@ def _alert_routes(router: APIRouter, store: Store) -> None:
 
 
 def _set_state(store: Store, alert_id: int, state: AlertState, reason: str | None) -> AlertRecord:
-    alert = store.get_alert(alert_id)
-    if (
-        alert.state in (AlertState.DISMISSED, AlertState.CLEARED)
-        and state is AlertState.ACKNOWLEDGED
-    ):
-        raise ApiError(
-            409, "invalid_transition", f"alert {alert_id} is already {alert.state.value}"
-        )
-    return store.update_alert(replace(alert, state=state, dismissed_reason=reason))
+    def change(alert: AlertRecord) -> AlertRecord:
+        # Judged against the alert as stored, again if analytics changed it meanwhile.
+        if alert.state in (AlertState.DISMISSED, AlertState.CLEARED) and (
+            state is AlertState.ACKNOWLEDGED
+        ):
+            raise ApiError(
+                409, "invalid_transition", f"alert {alert_id} is already {alert.state.value}"
+            )
+        return replace(alert, state=state, dismissed_reason=reason)
+
+    return revise_alert(store, store.get_alert(alert_id), change)

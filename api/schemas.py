@@ -116,6 +116,7 @@ class AlertOut(BaseModel):
     work_order_id: int | None
     expected: bool
     dismissed_reason: str | None
+    version: int
 
 
 def order_out(order: WorkOrder) -> WorkOrderOut:

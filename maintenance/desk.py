@@ -19,7 +19,14 @@ from datetime import UTC, datetime, timedelta
 
 from maintenance.domain import Action, Priority, Status, WorkOrder, apply_action
 from maintenance.sla import SlaPolicy, choose_policy, due_times
-from maintenance.store import AlertRecord, AlertState, Comment, Store, WorkOrderQuery
+from maintenance.store import (
+    AlertRecord,
+    AlertState,
+    Comment,
+    Store,
+    VersionConflict,
+    WorkOrderQuery,
+)
 
 __all__ = ["AlertNotice", "Desk", "DeskSettings", "FixNotVerified", "priority_for"]
 
@@ -144,9 +151,9 @@ class Desk:
             return self._repeat(existing, notice)
         alert = self.store.add_alert(self._record(notice))
         if self._under_maintenance(notice):
-            return self.store.update_alert(replace(alert, expected=True))
+            return revise_alert(self.store, alert, lambda a: replace(a, expected=True))
         order = self._order_for(notice)
-        return self.store.update_alert(replace(alert, work_order_id=order.id))
+        return revise_alert(self.store, alert, lambda a: replace(a, work_order_id=order.id))
 
     def _record(self, notice: AlertNotice) -> AlertRecord:
         return AlertRecord(
@@ -156,12 +163,12 @@ class Desk:
 
     def _repeat(self, alert: AlertRecord, notice: AlertNotice) -> AlertRecord:
         """The alert goes on: refresh it and add its evidence to its work order."""
-        updated = replace(alert, updated_at=notice.at, score=max(alert.score, notice.score),
-                          evidence=notice.evidence or alert.evidence)  # fmt: skip
         if alert.work_order_id is not None and notice.evidence:
             text = "alert repeated: " + "; ".join(notice.evidence)
             self.store.add_comment(Comment(None, alert.work_order_id, TELEMETRY, text, notice.at))
-        return self.store.update_alert(updated)
+        return revise_alert(self.store, alert, lambda a: replace(
+            a, updated_at=notice.at, score=max(a.score, notice.score),
+            evidence=notice.evidence or a.evidence))  # fmt: skip
 
     def _under_maintenance(self, notice: AlertNotice) -> bool:
         query = WorkOrderQuery(status=Status.IN_PROGRESS, site=notice.site, device=notice.device)
@@ -202,8 +209,11 @@ class Desk:
         alert = self.store.open_alert_for(notice.site, notice.device, notice.signature)
         if alert is None:
             return self._record(notice)  # nothing open: nothing to clear
-        cleared = replace(alert, state=AlertState.CLEARED, cleared_at=notice.at)
-        return self.store.update_alert(cleared)
+
+        def clear(current: AlertRecord) -> AlertRecord:
+            return replace(current, state=AlertState.CLEARED, cleared_at=notice.at)
+
+        return revise_alert(self.store, alert, clear)
 
     def verify_closures(self) -> list[WorkOrder]:
         """Close resolved alert orders whose condition stayed clear long enough (fixed)."""
@@ -227,3 +237,20 @@ class Desk:
         alerts = [a for a in self.store.list_alerts(AlertState.CLEARED, order.site)
                   if a.device == order.device and a.signature == order.alert_signature]  # fmt: skip
         return max((a.cleared_at for a in alerts if a.cleared_at), default=None)
+
+
+ALERT_RETRIES = 5
+
+
+def revise_alert(
+    store: Store, alert: AlertRecord, change: Callable[[AlertRecord], AlertRecord]
+) -> AlertRecord:
+    """Store `change(alert)`; if someone stored a newer version first (people acknowledge and
+    dismiss alerts while the analytics service updates and clears them), apply `change` to that
+    one instead, so neither side's change is lost. `change` may raise to refuse."""
+    for _ in range(ALERT_RETRIES):
+        try:
+            return store.update_alert(change(alert))
+        except VersionConflict:
+            alert = store.get_alert(alert.id or 0)
+    return store.update_alert(change(alert))

@@ -298,6 +298,7 @@ class AlertRow(Base):
     dismissed_reason: Mapped[str | None] = mapped_column(Text)
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
     expected: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class CrewRow(Base):
@@ -587,16 +588,22 @@ class SqlStore:
             return replace(alert, id=row.id)
 
     def update_alert(self, alert: AlertRecord) -> AlertRecord:
-        """Overwrite a stored alert (last writer wins: alerts carry no version)."""
+        """Store `alert` if the stored one is still at `alert.version`, else VersionConflict."""
         if alert.id is None:
             raise NotFound("an alert without an id was never stored: use add_alert")
+        stored = replace(alert, version=alert.version + 1)
         with self._write() as session:
-            row = _require(session, AlertRow, alert.id)
             if alert.work_order_id is not None:
                 _require(session, WorkOrderRow, alert.work_order_id)
-            for name, value in _alert_values(alert).items():
-                setattr(row, name, value)
-        return alert
+            changed = session.execute(
+                update(AlertRow)
+                .where(AlertRow.id == alert.id, AlertRow.version == alert.version)
+                .values(**_alert_values(stored))
+            )
+            if changed.rowcount == 0:  # type: ignore[attr-defined]
+                _require(session, AlertRow, alert.id)
+                raise VersionConflict(f"alert {alert.id} changed since version {alert.version}")
+        return stored
 
     def get_alert(self, alert_id: int) -> AlertRecord:
         with self._read() as session:

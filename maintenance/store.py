@@ -76,6 +76,7 @@ class AlertRecord:
     dismissed_reason: str | None = None
     work_order_id: int | None = None
     expected: bool = False  # raised while the device was under maintenance
+    version: int = 1  # people and the analytics service both change alerts: see update_alert
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,9 @@ class Store(Protocol):
 
     def add_alert(self, alert: AlertRecord) -> AlertRecord: ...
 
-    def update_alert(self, alert: AlertRecord) -> AlertRecord: ...
+    def update_alert(self, alert: AlertRecord) -> AlertRecord:
+        """Store `alert` if the stored one is still at `alert.version` (VersionConflict if not);
+        returns it at the next version. maintenance.desk.revise_alert retries on a conflict."""
 
     def get_alert(self, alert_id: int) -> AlertRecord: ...
 

@@ -458,8 +458,12 @@ def test_alert_round_trips_and_updates(store: SqlStore) -> None:
     assert_utc(loaded)
     changed = replace(loaded, state=AlertState.CLEARED, evidence=(), score=1.5, expected=False,
                       work_order_id=None, dismissed_reason=None)  # fmt: skip
-    assert store.update_alert(changed) == changed
-    assert store.get_alert(added.id or 0) == changed
+    stored = store.update_alert(changed)
+    assert stored == replace(changed, version=changed.version + 1)
+    assert store.get_alert(added.id or 0) == stored
+    with pytest.raises(VersionConflict):  # written from the version before: someone was first
+        store.update_alert(replace(changed, state=AlertState.DISMISSED))
+    assert store.get_alert(added.id or 0) == stored
     with pytest.raises(NotFound):
         store.get_alert(424242)
     with pytest.raises(NotFound):
@@ -623,7 +627,7 @@ def test_pm_orders_remember_which_order_covers_which_due_date(store: SqlStore) -
 def test_upgrade_creates_the_schema_the_models_describe(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "new.db")
     assert current_revision(url) is None
-    assert upgrade(url) == head_revision() == "0005"
+    assert upgrade(url) == head_revision() == "0006"
     engine = make_engine(url)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
@@ -634,7 +638,7 @@ def test_upgrade_of_a_current_database_is_a_no_op(db_url: str) -> None:
     store = SqlStore(db_url)
     order = store.add_order(full_order())
     store.close()
-    assert upgrade(db_url) == "0005"
+    assert upgrade(db_url) == "0006"
     assert SqlStore(db_url).get_order(order.id or 0) == order
 
 
@@ -650,7 +654,7 @@ def test_an_older_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> Non
     assert "ix_work_orders_status_priority" not in index_names(engine, "work_orders")
     with pytest.raises(DatabaseNotMigrated, match=r"revision 0001.*facmon db upgrade"):
         SqlStore(url)
-    assert upgrade(url) == "0005"
+    assert upgrade(url) == "0006"
     assert "ix_work_orders_status_priority" in index_names(engine, "work_orders")
     assert "ix_alerts_site_device_signature" in index_names(engine, "alerts")
     assert "ix_work_orders_site_queue" in index_names(engine, "work_orders")  # from 0003
@@ -679,11 +683,11 @@ def test_db_upgrade_command_creates_the_folder_and_is_idempotent(
     args = argparse.Namespace(url=None)
     assert db_cmd.run(settings, args) == 0
     first = capsys.readouterr().out
-    assert path.exists() and first.strip().endswith("at revision 0005")
+    assert path.exists() and first.strip().endswith("at revision 0006")
     assert db_cmd.run(settings, args) == 0
     assert capsys.readouterr().out == first
     with contextlib.closing(sqlite3.connect(path)) as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0005",)]
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
 
 
 def test_db_upgrade_command_parses_its_arguments(tmp_path: Path) -> None:
@@ -693,7 +697,7 @@ def test_db_upgrade_command_parses_its_arguments(tmp_path: Path) -> None:
     args = parser.parse_args(["upgrade", "--url", url])
     assert args.handler is db_cmd.run
     assert args.handler(Settings(database_url="sqlite:///unused.db"), args) == 0
-    assert current_revision(url) == "0005"
+    assert current_revision(url) == "0006"
     assert not Path("unused.db").exists()
 
 

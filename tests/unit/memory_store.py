@@ -89,9 +89,11 @@ class MemoryStore:
         return stored
 
     def update_alert(self, alert: AlertRecord) -> AlertRecord:
-        self.get_alert(alert.id or 0)
-        self.alerts[alert.id or 0] = alert
-        return alert
+        if self.get_alert(alert.id or 0).version != alert.version:
+            raise VersionConflict(f"alert {alert.id} changed since version {alert.version}")
+        stored = replace(alert, version=alert.version + 1)
+        self.alerts[alert.id or 0] = stored
+        return stored
 
     def get_alert(self, alert_id: int) -> AlertRecord:
         if alert_id not in self.alerts:

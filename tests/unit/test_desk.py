@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from maintenance.desk import AlertNotice, Desk, DeskSettings, FixNotVerified
+from maintenance.desk import AlertNotice, Desk, DeskSettings, FixNotVerified, revise_alert
 from maintenance.domain import Action, InvalidTransition, Priority, Status
 from maintenance.sla import SlaPolicy
-from maintenance.store import AlertState, VersionConflict
+from maintenance.store import AlertRecord, AlertState, VersionConflict
 from tests.unit.memory_store import MemoryStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday morning
@@ -126,3 +127,38 @@ def test_a_person_cannot_close_an_alert_order_before_telemetry_verifies_the_fix(
         desk.act(order_id, Action.CLOSE, "crew-1")
     clock.now = T0 + timedelta(minutes=40)
     assert desk.act(order_id, Action.CLOSE, "crew-1").status is Status.CLOSED
+
+
+def test_an_acknowledgement_and_an_analytics_update_at_once_both_survive() -> None:
+    """The crew's acknowledgement is written from the alert it read; the analytics service
+    updates the alert in between. With alert versions the acknowledgement is applied again
+    to the updated alert instead of overwriting it, and neither change is lost."""
+    desk, store, _ = desk_with()
+    alert = desk.handle(notice("raised", T0))
+    read_by_crew = store.get_alert(alert.id or 0)
+    spread = ("fire_alarm (zones: B2, B3)",)
+    worse = AlertNotice("updated", "tower-a", "fire_panel", "fp-1", "fire_alarm", "critical",
+                        T0 + timedelta(minutes=1), spread, score=9.0)  # fmt: skip
+    desk.handle(worse)  # lands between the crew's read and its write
+    acknowledged = revise_alert(store, read_by_crew,
+                                lambda a: replace(a, state=AlertState.ACKNOWLEDGED))  # fmt: skip
+    assert acknowledged.state is AlertState.ACKNOWLEDGED
+    assert (acknowledged.score, acknowledged.evidence) == (9.0, spread)
+    assert store.get_alert(alert.id or 0) == acknowledged
+    desk.handle(notice("cleared", T0 + timedelta(minutes=2)))  # and clearing keeps it too
+    assert store.get_alert(alert.id or 0).state is AlertState.CLEARED
+
+
+def test_a_refusal_is_judged_against_the_alert_as_stored_now() -> None:
+    desk, store, _ = desk_with()
+    alert = desk.handle(notice("raised", T0))
+    stale = store.get_alert(alert.id or 0)
+    desk.handle(notice("cleared", T0 + timedelta(minutes=1)))
+
+    def acknowledge(current: AlertRecord) -> AlertRecord:
+        if current.state is AlertState.CLEARED:
+            raise ValueError("already cleared")
+        return replace(current, state=AlertState.ACKNOWLEDGED)
+
+    with pytest.raises(ValueError, match="already cleared"):
+        revise_alert(store, stale, acknowledge)
