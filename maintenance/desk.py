@@ -211,6 +211,8 @@ class Desk:
             return self._record(notice)  # nothing open: nothing to clear
 
         def clear(current: AlertRecord) -> AlertRecord:
+            if current.state is AlertState.DISMISSED:  # dismissed meanwhile: people said false
+                return replace(current, cleared_at=notice.at)
             return replace(current, state=AlertState.CLEARED, cleared_at=notice.at)
 
         return revise_alert(self.store, alert, clear)

@@ -162,3 +162,25 @@ def test_a_refusal_is_judged_against_the_alert_as_stored_now() -> None:
 
     with pytest.raises(ValueError, match="already cleared"):
         revise_alert(store, stale, acknowledge)
+
+
+class StaleOpenAlert(MemoryStore):
+    """open_alert_for answers with the alert as it was read before a person changed it."""
+
+    stale: AlertRecord | None = None
+
+    def open_alert_for(self, site: str, device: str, signature: str) -> AlertRecord | None:
+        return self.stale or super().open_alert_for(site, device, signature)
+
+
+def test_a_dismissal_just_before_the_clear_stays_a_dismissal() -> None:
+    store = StaleOpenAlert()
+    desk = Desk(store, lambda: [P1_POLICY], Clock())
+    alert = desk.handle(notice("raised", T0))
+    store.stale = store.get_alert(alert.id or 0)  # analytics' read, before the dismissal
+    revise_alert(store, store.stale, lambda a: replace(a, state=AlertState.DISMISSED,
+                                                       dismissed_reason="drill"))  # fmt: skip
+    desk.handle(notice("cleared", T0 + timedelta(minutes=3)))
+    final = store.get_alert(alert.id or 0)
+    assert (final.state, final.dismissed_reason) == (AlertState.DISMISSED, "drill")
+    assert final.cleared_at == T0 + timedelta(minutes=3)
