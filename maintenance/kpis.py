@@ -137,22 +137,22 @@ def _judgement(
 
 
 def _sla_compliance(
-    orders: Sequence[WorkOrder],
-    target: str,
-    start: datetime,
-    end: datetime,
-    policies: Sequence[SlaPolicy],
-) -> tuple[float | None, int]:
-    """(% met on time, number judged) for one target; cancelled work was not owed to anyone."""
-    verdicts = []
+    orders: Sequence[WorkOrder], start: datetime, end: datetime, policies: Sequence[SlaPolicy]
+) -> tuple[tuple[float | None, int], tuple[float | None, int]]:
+    """(% met on time, number judged) for response and for resolution; cancelled work was not
+    owed to anyone."""
+    response: list[bool | None] = []
+    resolution: list[bool | None] = []
     for order in orders:
         if order.status is Status.CANCELLED:
             continue
         response_due, resolve_due = promised_dues(order, policies, end)
-        if target == "response":
-            verdicts.append(_judgement(response_due, order.acknowledged_at, start, end))
-        else:
-            verdicts.append(_judgement(resolve_due, order.resolved_at, start, end))
+        response.append(_judgement(response_due, order.acknowledged_at, start, end))
+        resolution.append(_judgement(resolve_due, order.resolved_at, start, end))
+    return _on_time(response), _on_time(resolution)
+
+
+def _on_time(verdicts: list[bool | None]) -> tuple[float | None, int]:
     judged = [v for v in verdicts if v is not None]
     return _percent(sum(judged), len(judged)), len(judged)
 
@@ -307,8 +307,9 @@ def compute_kpis(
     _check_period(start, end)
     reactive = [o for o in orders if o.id not in pm_order_ids]
     corrective = [o for o in orders if o.alert_signature and _within(o.opened_at, start, end)]
-    response_pct, response_n = _sla_compliance(reactive, "response", start, end, policies)
-    resolution_pct, resolution_n = _sla_compliance(reactive, "resolution", start, end, policies)
+    (response_pct, response_n), (resolution_pct, resolution_n) = _sla_compliance(
+        reactive, start, end, policies
+    )
     backlog = _backlog(orders, end)
     by_age, by_priority = _backlog_counts(backlog, end)
     pm_pct, pm_n = _pm_figures(orders, pm_order_ids, start, end)
