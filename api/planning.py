@@ -116,6 +116,8 @@ def _policy_out(policy: SlaPolicy) -> dict[str, Any]:
 
 
 def _trigger(body: PlanBody) -> Trigger:
+    if body.first_due is not None and body.every_days is None:
+        raise ApiError(422, "invalid_request", "first_due goes with every_days (a calendar plan)")
     if body.every_days is not None:
         first_due = _aware(body.first_due).astimezone(UTC) if body.first_due else None
         return EveryDays(body.every_days, first_due)

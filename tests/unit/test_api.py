@@ -211,6 +211,9 @@ def test_managers_keep_sla_policies_and_pm_plans_crews_only_read_them(world) -> 
     later = {**plan, "first_due": "2026-12-01T08:00:00+01:00"}
     spread = client.post("/api/v1/pm-plans", json=later, headers=manager).json()
     assert spread["first_due"] == "2026-12-01T07:00:00+00:00"
+    by_use_later = {**later, "every_days": None, "meter": "trips", "every_units": 50000}
+    refused = client.post("/api/v1/pm-plans", json=by_use_later, headers=manager)
+    assert refused.status_code == 422 and "first_due" in refused.json()["error"]["message"]
     by_use = {**plan, "every_days": None, "meter": "trips", "every_units": 50000}
     usage = client.post("/api/v1/pm-plans", json=by_use, headers=manager)
     assert usage.json()["meter"] == "trips"
