@@ -485,9 +485,7 @@ class SqlStore:
         with self._write() as session:
             if order.repeat_of is not None:
                 _require(session, WorkOrderRow, order.repeat_of)
-            row = WorkOrderRow(**{name: getattr(order, name) for name in _ORDER_COLUMNS})
-            session.add(row)
-            session.flush()
+            row = _inserted(session, WorkOrderRow(**{n: getattr(order, n) for n in _ORDER_COLUMNS}))
             _append_history(session, row.id, order.history, stored=0)
             return replace(order, id=row.id)
 
@@ -564,10 +562,7 @@ class SqlStore:
     def add_comment(self, comment: Comment) -> Comment:
         with self._write() as session:
             _require(session, WorkOrderRow, comment.work_order_id)
-            row = CommentRow(**_values(comment))
-            session.add(row)
-            session.flush()
-            return replace(comment, id=row.id)
+            return replace(comment, id=_inserted(session, CommentRow(**_values(comment))).id)
 
     def comments(self, order_id: int) -> list[Comment]:
         """An order's comments, oldest first."""
@@ -582,10 +577,7 @@ class SqlStore:
         with self._write() as session:
             if alert.work_order_id is not None:
                 _require(session, WorkOrderRow, alert.work_order_id)
-            row = AlertRow(**_alert_values(alert))
-            session.add(row)
-            session.flush()
-            return replace(alert, id=row.id)
+            return replace(alert, id=_inserted(session, AlertRow(**_alert_values(alert))).id)
 
     def update_alert(self, alert: AlertRecord) -> AlertRecord:
         """Store `alert` if the stored one is still at `alert.version`, else VersionConflict."""
@@ -639,10 +631,7 @@ class SqlStore:
 
     def add_key(self, key: ApiKey) -> ApiKey:
         with self._write() as session:
-            row = ApiKeyRow(**_values(key))
-            session.add(row)
-            session.flush()
-            return replace(key, id=row.id)
+            return replace(key, id=_inserted(session, ApiKeyRow(**_values(key))).id)
 
     def has_keys(self) -> bool:
         """Whether any API key was ever created (the platform's first start has none)."""
@@ -697,10 +686,7 @@ class SqlStore:
 
     def add_crew(self, crew: Crew) -> Crew:
         with self._write() as session:
-            row = CrewRow(name=crew.name, site=crew.site)
-            session.add(row)
-            session.flush()
-            return replace(crew, id=row.id)
+            return replace(crew, id=_inserted(session, CrewRow(name=crew.name, site=crew.site)).id)
 
     def crews(self) -> list[Crew]:
         with self._read() as session:
@@ -712,9 +698,7 @@ class SqlStore:
         with self._write() as session:
             row = TechnicianRow(name=technician.name, contact=technician.contact)
             row.crew_id = None if technician.crew is None else _crew_id(session, technician.crew)
-            session.add(row)
-            session.flush()
-            return replace(technician, id=row.id)
+            return replace(technician, id=_inserted(session, row).id)
 
     def technicians(self, crew: str | None = None) -> list[Technician]:
         statement = select(TechnicianRow).order_by(TechnicianRow.name)
@@ -728,10 +712,7 @@ class SqlStore:
 
     def add_sla_policy(self, policy: SlaPolicy) -> SlaPolicy:
         with self._write() as session:
-            row = SlaPolicyRow(**_policy_values(policy))
-            session.add(row)
-            session.flush()
-            return replace(policy, id=row.id)
+            return replace(policy, id=_inserted(session, SlaPolicyRow(**_policy_values(policy))).id)
 
     def get_sla_policy(self, policy_id: int) -> SlaPolicy:
         with self._read() as session:
@@ -762,10 +743,7 @@ class SqlStore:
 
     def add_pm_plan(self, plan: PmPlan) -> PmPlan:
         with self._write() as session:
-            row = PmPlanRow(**_plan_values(plan))
-            session.add(row)
-            session.flush()
-            return replace(plan, id=row.id)
+            return replace(plan, id=_inserted(session, PmPlanRow(**_plan_values(plan))).id)
 
     def get_pm_plan(self, plan_id: int) -> PmPlan:
         with self._read() as session:
@@ -812,9 +790,7 @@ class SqlStore:
 
     def add_notification(self, notification: Notification) -> Notification:
         with self._write() as session:
-            row = NotificationRow(**_values(notification))
-            session.add(row)
-            session.flush()
+            row = _inserted(session, NotificationRow(**_values(notification)))
             return replace(notification, id=row.id)
 
     def discard_notification(self, notification_id: int) -> None:
@@ -861,6 +837,13 @@ def _plain_errors() -> Iterator[None]:
 # --- row <-> value ---------------------------------------------------------------------------
 
 R = TypeVar("R", bound=Base)
+
+
+def _inserted(session: Session, row: R) -> R:
+    """The row added, with the id the database gave it."""
+    session.add(row)
+    session.flush()
+    return row
 
 
 def _require(session: Session, table: type[R], key: int) -> R:
