@@ -14,6 +14,7 @@ __all__ = [
     "BusinessHours",
     "BusinessHoursOut",
     "KpiFigures",
+    "KpiPeriod",
     "KpiReportOut",
     "KpiTrendPoint",
     "KpisOut",
@@ -110,7 +111,8 @@ class PlanOut(BaseModel):
 
 
 class KpiFigures(BaseModel):
-    """One period's figures (maintenance/kpis.py Kpis) without the MTBF maps."""
+    """One period's figures (maintenance/kpis.py Kpis) but the MTBF maps and alert counts,
+    which the report and the trend put in different places."""
 
     start: str
     end: str
@@ -128,31 +130,34 @@ class KpiFigures(BaseModel):
     pm_judged: int
     corrective_orders: int
     repeat_failure_pct: Number | None
-    alerts_confirmed: int
-    alerts_dismissed: int
 
 
 class KpisOut(KpiFigures):
     mtbf_hours_by_device: dict[str, Number]
     mtbf_hours_by_kind: dict[str, Number]
+    alerts_confirmed: int
+    alerts_dismissed: int
 
 
-class KpiReportOut(BaseModel):
+class KpiPeriod(BaseModel):
+    """[from, to) of a KPI answer ("from" is a Python keyword, hence the alias)."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     from_: str = Field(alias="from")
     to: str
+
+
+class KpiReportOut(KpiPeriod):
     overall: KpisOut
     by_site: dict[str, KpisOut]
     by_kind: dict[str, KpisOut]
     computed_s_ago: float
 
 
-class KpiTrendPoint(KpiFigures):
-    model_config = ConfigDict(populate_by_name=True)
-
-    from_: str = Field(alias="from")
-    to: str
+class KpiTrendPoint(KpiFigures, KpiPeriod):  # the period's fields first
+    alerts_confirmed: int
+    alerts_dismissed: int
 
 
 def policy_out(policy: SlaPolicy) -> PolicyOut:

@@ -137,12 +137,12 @@ class SeriesOut(BaseModel):
 
 
 class EventOut(BaseModel):
-    ts: str | None
     site: str | None
     kind: str | None
     device: str | None
     type: str | None
     fields: dict[str, Any]
+    ts: str | None
 
 
 class DeadLetterOut(BaseModel):

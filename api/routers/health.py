@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -20,9 +22,11 @@ def health_router(store: Store, platform: Platform) -> APIRouter:
     """The health route: the database and InfluxDB must answer; forecasts are informational."""
     router = APIRouter(prefix=API_PREFIX, tags=["operations"])
 
-    down = {503: {"model": HealthOut, "description": "a component is down"}}
+    down: dict[int | str, dict[str, Any]] = {
+        503: {"model": HealthOut, "description": "a component is down"}
+    }
 
-    @router.get("/health", response_model=HealthOut, responses=down)  # type: ignore[arg-type]
+    @router.get("/health", response_model=HealthOut, responses=down)
     def health() -> JSONResponse:
         """200 when the database and InfluxDB answer, else 503; each check says what it found.
         No key needed (load balancers and uptime monitors call it)."""
