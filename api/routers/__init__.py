@@ -1,5 +1,5 @@
 """One router per resource, each built over the dependencies it needs (passed in by
-api/app.py, so no router holds process-wide state). Paths are relative to /api/v1."""
+api/app.py, so no router holds process-wide state). Each carries the /api/v1 prefix."""
 
 from api.routers.alerts import alerts_router
 from api.routers.catalogue import catalogue_router
