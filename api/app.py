@@ -116,8 +116,15 @@ def _errors(app: FastAPI) -> None:
     """Every error is {"error": {"code", "message"}} with a message a person can act on."""
     for kind in _DOMAIN_ERRORS:
         app.add_exception_handler(kind, _domain_error)
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(RequestValidationError, _invalid_request)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        return _reply(error.status, error.code, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        return _reply(422, "invalid_request", where)
 
 
 def _reply(status_code: int, code: str, message: str) -> JSONResponse:
@@ -125,17 +132,7 @@ def _reply(status_code: int, code: str, message: str) -> JSONResponse:
 
 
 async def _domain_error(_: Request, error: Exception) -> JSONResponse:
-    kind = next(k for k in type(error).__mro__ if k in _DOMAIN_ERRORS)  # a subclass too
+    """A maintenance error as its status and code; a subclass answers as its base does."""
+    kind = next(k for k in type(error).__mro__ if k in _DOMAIN_ERRORS)
     status_code, code, ending = _DOMAIN_ERRORS[kind]
     return _reply(status_code, code, f"{error}{ending}")
-
-
-async def _api_error(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, ApiError)  # registered for ApiError only
-    return _reply(error.status, error.code, error.message)
-
-
-async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, RequestValidationError)  # registered for it only
-    where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-    return _reply(422, "invalid_request", where)
