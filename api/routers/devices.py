@@ -22,6 +22,7 @@ def devices_router(store: Store, platform: Platform) -> APIRouter:
     """The device routes: telemetry from the platform, open alerts from the store."""
     router = APIRouter(prefix=API_PREFIX, tags=["devices"])
     _listing(router, store, platform)
+    _detail(router, store, platform)
     _credentials(router, platform)
     return router
 
@@ -42,6 +43,8 @@ def _listing(router: APIRouter, store: Store, platform: Platform) -> None:
         out = [_device_out(d, alerts, extras) for d in found]
         return [d for d in out if online is None or d.online is online]
 
+
+def _detail(router: APIRouter, store: Store, platform: Platform) -> None:
     @router.get("/devices/{site}/{kind}/{device}", response_model=DeviceDetailOut)
     def device(site: str, kind: EquipmentKind, device: str, _: Anyone) -> DeviceDetailOut:
         """One device with its metrics against the catalogue, its topics, MQTT username and
