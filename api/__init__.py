@@ -1,8 +1,30 @@
-"""The REST API (FastAPI) under /api/v1: work orders, alerts, SLA policies, PM plans, KPIs."""
+"""The REST API (FastAPI) under /api/v1: work orders, alerts, SLA policies, PM plans, KPIs,
+and with the platform sources devices, telemetry, health, metrics and the live stream."""
 
 from api.app import create_app
 from api.auth import create_key
-from api.kpi_cache import KpiCache
-from api.planning import kpis_in_database
+from api.kpi_cache import KpiCache, Period, kpis_for_period
+from api.sources import (
+    DeadLetterRow,
+    DeviceKey,
+    DeviceSnapshot,
+    EventQuery,
+    Platform,
+    SeriesQuery,
+    SourceUnavailable,
+)
 
-__all__ = ["KpiCache", "create_app", "create_key", "kpis_in_database"]
+__all__ = [
+    "DeadLetterRow",
+    "DeviceKey",
+    "DeviceSnapshot",
+    "EventQuery",
+    "KpiCache",
+    "Period",
+    "Platform",
+    "SeriesQuery",
+    "SourceUnavailable",
+    "create_app",
+    "create_key",
+    "kpis_for_period",
+]

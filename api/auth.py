@@ -16,9 +16,23 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from maintenance.store import ApiKey, Role, Store
+from maintenance import ApiKey, Role, Store
 
-__all__ = ["ApiError", "Caller", "create_key", "hash_key", "require"]
+__all__ = [
+    "AlertReader",
+    "Anyone",
+    "ApiError",
+    "Caller",
+    "Integrator",
+    "KpiReader",
+    "Manager",
+    "Reader",
+    "RejectReader",
+    "Worker",
+    "create_key",
+    "hash_key",
+    "require",
+]
 
 KEY_PREFIX = "fmk_"
 _bearer = HTTPBearer(auto_error=False)
@@ -79,3 +93,15 @@ def require(*roles: Role) -> Callable[..., Caller]:
 
     check.admitted = admitted  # type: ignore[attr-defined]  # read by the route-roles test
     return check
+
+
+# Callers admitted by role, for route signatures (admin is admitted everywhere).
+Reader = Annotated[Caller, Depends(require(Role.VIEWER, Role.CREW, Role.MANAGER))]
+Worker = Annotated[Caller, Depends(require(Role.CREW, Role.MANAGER))]
+Manager = Annotated[Caller, Depends(require(Role.MANAGER))]
+AlertReader = Annotated[Caller, Depends(require(Role.VIEWER, Role.CREW, Role.MANAGER,
+                                                Role.INTEGRATOR))]  # fmt: skip
+KpiReader = Annotated[Caller, Depends(require(Role.VIEWER, Role.MANAGER))]
+Integrator = Annotated[Caller, Depends(require(Role.INTEGRATOR))]
+RejectReader = Annotated[Caller, Depends(require(Role.INTEGRATOR, Role.MANAGER))]
+Anyone = Annotated[Caller, Depends(require(*Role))]

@@ -18,17 +18,28 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from time import monotonic
 from typing import Any
 
-__all__ = ["KpiCache", "Period"]
+from maintenance import DEFAULT_KPI_PERIOD, Store, kpi_report
+
+__all__ = ["KpiCache", "Period", "kpis_for_period"]
 
 log = logging.getLogger("facmon.api")
 
 Period = tuple[datetime, datetime] | None  # None: a rolling period that ends when computed
 Compute = Callable[[Period], dict[str, Any]]
+
+
+def kpis_for_period(store: Store, period: Period) -> dict[str, Any]:
+    """The KPI report of a period from maintenance; None: the 30 days up to the moment it is
+    computed (to the moment: an order opened a second ago counts)."""
+    if period is None:
+        end = datetime.now(UTC)
+        period = (end - DEFAULT_KPI_PERIOD, end)
+    return kpi_report(store, *period)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import BaseModel, Field
 
-from maintenance.domain import Priority, Status, WorkOrder
-from maintenance.store import AlertRecord, Comment
+from maintenance import AlertRecord, Comment, Priority, Status, WorkOrder
 
 __all__ = [
     "ActionBody",
@@ -19,6 +18,7 @@ __all__ = [
     "CommentOut",
     "DismissBody",
     "HistoryOut",
+    "Number",
     "RecordId",
     "WorkOrderCreate",
     "WorkOrderDetail",
@@ -31,6 +31,9 @@ __all__ = [
 
 # Database ids are 64-bit: a larger number in a path is a 422, not a crash deep in the driver.
 RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+# A JSON number as computed: an int stays an int (a float field would answer 5.0 for 5).
+Number = int | float
 
 
 class WorkOrderCreate(BaseModel):

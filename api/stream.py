@@ -17,7 +17,7 @@ from typing import Any
 
 from api.schemas import alert_out, order_out
 from api.sources import DeviceKey, SourceUnavailable, Telemetry
-from maintenance.store import AlertState, Store, WorkOrderQuery
+from maintenance import AlertState, Store, WorkOrderQuery
 
 __all__ = ["ChangeFeed", "sse_frames"]
 

@@ -1,6 +1,7 @@
 """The ground floor: domain model, metric catalogue and settings. Imports no other package."""
 
 from facility.catalogue import CATALOGUE, EquipmentKind, MetricSpec, MetricType, metric_spec
+from facility.credentials import device_ref, device_topics, username_for
 from facility.settings import Settings
 from facility.telemetry import (
     NAME_PATTERN,
@@ -25,5 +26,8 @@ __all__ = [
     "Record",
     "Settings",
     "StatusChange",
+    "device_ref",
+    "device_topics",
     "metric_spec",
+    "username_for",
 ]

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,7 @@ import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from fastapi import FastAPI
 
-from api import KpiCache, create_app, kpis_in_database
-from api.auth import create_key
+from api import KpiCache, Period, create_app, create_key, kpis_for_period
 from facility import Settings
 from facmon.db_cmd import sqlite_path
 from facmon.notify import deliver_notifications
@@ -118,7 +117,19 @@ def kpi_worker(database_url: str) -> Iterator[KpiCache]:
         1, mp_context=spawn, initializer=_exit_with_parent, initargs=(parent,)
     ) as worker:
         worker.submit(int).result()  # started now rather than by the first KPI request
-        yield KpiCache(partial(kpis_in_database, database_url), executor=worker)
+        yield KpiCache(partial(_kpis_in_worker, database_url), executor=worker)
+
+
+def _kpis_in_worker(database_url: str, period: Period) -> dict[str, Any]:
+    """In the KPI worker: a period's KPIs over the worker's own store."""
+    return kpis_for_period(_worker_store(database_url), period)
+
+
+@cache
+def _worker_store(database_url: str) -> SqlStore:
+    """The KPI worker's store, opened on its first period and kept: one connection pool for
+    the worker process's life (the API process has its own)."""
+    return SqlStore(database_url)
 
 
 def _exit_with_parent(parent: int) -> None:

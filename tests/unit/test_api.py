@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from api.app import create_app
 from api.auth import create_key
@@ -306,3 +308,20 @@ def test_the_role_matrix_every_route_times_every_role(world) -> None:
             assert (reply.status_code == 403) == (role not in admitted), (method, path, role)
             assert reply.status_code != 401 and reply.status_code < 500, (method, path, role)
         assert client.request(method, url, json={}).status_code == 401
+
+
+def names_a_model(annotation: Any) -> bool:
+    """True for a pydantic model, or a list or dict of them (not a bare dict[str, Any])."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(names_a_model(arg) for arg in get_args(annotation))
+
+
+def test_every_route_declares_the_shape_of_its_answer(world) -> None:
+    """A response model for JSON; a response class for text, streams and empty answers."""
+    client, _, _ = world
+    for route in api_routes(list(client.app.routes)):
+        declared = names_a_model(route.response_model) or not isinstance(
+            route.response_class, DefaultPlaceholder
+        )
+        assert declared, f"{route.path} declares neither a response model nor a response class"

@@ -1,78 +1,38 @@
-"""Health (for load balancers and people) and Prometheus metrics (for monitoring)."""
+"""/metrics: Prometheus text format, computed on each scrape (for monitoring)."""
 
 from __future__ import annotations
 
-import json
-import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from api.auth import Caller, require
+from api.auth import Anyone
+from api.routers.common import API_PREFIX
+from api.routers.forecasts import forecast_age_s
 from api.sources import Platform, SourceUnavailable
-from maintenance.domain import ACTIVE_STATUSES
-from maintenance.store import AlertState, Role, Store, WorkOrderQuery
+from maintenance import ACTIVE_STATUSES, AlertState, Store, WorkOrderQuery
 
-__all__ = ["operations_routes"]
-
-Anyone = Annotated[Caller, Depends(require(*Role))]
-FORECASTS_STALE_S = 26 * 3600  # analytics writes them hourly; a day without is worth a look
+__all__ = ["PlatformCollector", "metrics_router"]
 
 
-def operations_routes(router: APIRouter, store: Store, platform: Platform) -> None:
+def metrics_router(store: Store, platform: Platform) -> APIRouter:
+    """The metrics route, with a registry of its own (none shared between apps)."""
+    router = APIRouter(prefix=API_PREFIX, tags=["operations"])
     registry = CollectorRegistry()
     registry.register(PlatformCollector(store, platform))
 
-    @router.get("/health", responses={503: {"description": "a component is down"}})
-    def health() -> JSONResponse:
-        """200 when the database and InfluxDB answer, else 503; each check says what it found.
-        No key needed (load balancers and uptime monitors call it)."""
-        checks = {"database": _database(store), "influxdb": _influxdb(platform),
-                  "analytics": _analytics(platform)}  # fmt: skip
-        healthy = checks["database"]["ok"] and checks["influxdb"]["ok"]
-        body = {"status": "ok" if healthy else "degraded", "checks": checks}
-        return JSONResponse(body, status_code=200 if healthy else 503)
-
-    @router.get("/metrics", response_class=Response)
+    @router.get("/metrics", response_class=PlainTextResponse)
     def metrics(_: Anyone) -> Response:
         """Prometheus text format: active work orders, open alerts, dead letters, devices
         online, forecast age. Roles: all (give Prometheus a viewer key)."""
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
-
-def _database(store: Store) -> dict[str, Any]:
-    try:
-        store.sla_policies()
-    except Exception as error:  # any driver error means the same thing here: down
-        return {"ok": False, "detail": f"{type(error).__name__}: {error}"[:300]}
-    return {"ok": True, "detail": "answers"}
-
-
-def _influxdb(platform: Platform) -> dict[str, Any]:
-    up = platform.telemetry.is_up()
-    return {"ok": up, "detail": "answers" if up else "does not answer /ping"}
-
-
-def _analytics(platform: Platform) -> dict[str, Any]:
-    """Informational: forecasts are written by the analytics service once an hour."""
-    age = _forecast_age_s(platform)
-    if age is None:
-        return {"ok": False, "detail": "no forecasts written yet"}
-    return {"ok": age < FORECASTS_STALE_S, "detail": f"forecasts written {age:.0f} s ago"}
-
-
-def _forecast_age_s(platform: Platform) -> float | None:
-    try:
-        computed_ms = json.loads(platform.forecasts_path.read_text())["computed_ms"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return max(0.0, time.time() - float(computed_ms) / 1000)
+    return router
 
 
 class PlatformCollector(Collector):
@@ -137,7 +97,7 @@ class PlatformCollector(Collector):
         yield family
 
     def _forecast_age(self) -> Metric | None:
-        age = _forecast_age_s(self.platform)
+        age = forecast_age_s(self.platform)
         if age is None:
             return None
         help_text = "Seconds since analytics last wrote forecasts"
