@@ -11,14 +11,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from maintenance.desk import Desk
 from maintenance.domain import ACTIVE_STATUSES, WorkOrder
 from maintenance.pm import EveryUsage, PlanState, PmPlan, WhenForecast, orders_to_generate
 from maintenance.sla import SlaPolicy, SlaReport, SlaState, choose_policy, escalate, sla_status
-from maintenance.store import Notification, Store, VersionConflict, WorkOrderQuery
+from maintenance.store import (
+    Notification,
+    NotificationStore,
+    OrderStore,
+    PmPlanStore,
+    VersionConflict,
+    WorkOrderQuery,
+)
 
-__all__ = ["DeviceOutlook", "SlaSweep", "generate_pm_orders", "sweep_sla"]
+__all__ = ["DeviceOutlook", "PmStore", "SlaSweep", "SweepStore", "generate_pm_orders", "sweep_sla"]
+
+
+class SweepStore(OrderStore, NotificationStore, Protocol):
+    """What the SLA sweep reads and writes: orders, and notifications for the outbox."""
+
+
+class PmStore(OrderStore, PmPlanStore, Protocol):
+    """What PM generation reads and writes: plans, their generated orders, and those orders."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +48,7 @@ class SlaSweep:
     notifications: list[str]
 
 
-def sweep_sla(store: Store, policies: Sequence[SlaPolicy], now: datetime) -> SlaSweep:
+def sweep_sla(store: SweepStore, policies: Sequence[SlaPolicy], now: datetime) -> SlaSweep:
     """Judge every active order against its policy; escalate breaches as the policy says."""
     due_soon: list[int] = []
     breached: list[int] = []
@@ -82,7 +98,7 @@ class DeviceOutlook:
 
 
 def generate_pm_orders(
-    store: Store,
+    store: PmStore,
     desk: Desk,
     now: datetime,
     lead_days: float = 7.0,
@@ -129,7 +145,7 @@ def _state(
     return PlanState(plan, last_done)
 
 
-def _pending(store: Store, plan: PmPlan, generated: dict[tuple[int, datetime], int]) -> bool:
+def _pending(store: OrderStore, plan: PmPlan, generated: dict[tuple[int, datetime], int]) -> bool:
     """The plan has an order not yet done."""
     return any(
         store.get_order(order_id).status.is_active
@@ -139,7 +155,7 @@ def _pending(store: Store, plan: PmPlan, generated: dict[tuple[int, datetime], i
 
 
 def _last_done(
-    store: Store, plan: PmPlan, generated: dict[tuple[int, datetime], int]
+    store: OrderStore, plan: PmPlan, generated: dict[tuple[int, datetime], int]
 ) -> datetime | None:
     done = [
         store.get_order(order_id).resolved_at

@@ -7,13 +7,15 @@ alerts not cleared or dismissed. The SQL store is tested against a real database
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 
-from maintenance.domain import WorkOrder
+from maintenance.domain import Priority, Status, WorkOrder
 from maintenance.pm import PmPlan
 from maintenance.sla import SlaPolicy
 from maintenance.store import (
+    AlertQuery,
     AlertRecord,
     AlertState,
     ApiKey,
@@ -56,17 +58,18 @@ class MemoryStore:
         return stored
 
     def list_orders(self, query: WorkOrderQuery) -> list[WorkOrder]:
-        fields = ("priority", "site", "device", "kind")
-        wanted = {k: getattr(query, k) for k in fields if getattr(query, k) is not None}
-        statuses = query.statuses
-        found = [
-            o
-            for o in self.orders.values()
-            if all(getattr(o, k) == v for k, v in wanted.items())
-            and (statuses is None or o.status in statuses)
-        ]
+        found = sorted(
+            (o for o in self.orders.values() if _matches(o, query)),
+            key=lambda o: (o.priority.value, o.opened_at, o.id or 0),
+        )
         found = found[query.offset : query.offset + query.limit]
         return found if query.with_history else [replace(o, history=()) for o in found]
+
+    def order_counts(
+        self, statuses: frozenset[Status] | None = None
+    ) -> dict[tuple[Status, Priority], int]:
+        found = (o for o in self.orders.values() if statuses is None or o.status in statuses)
+        return dict(Counter((o.status, o.priority) for o in found))
 
     def open_order_for(self, site: str, device: str, signature: str) -> WorkOrder | None:
         return next(
@@ -103,8 +106,21 @@ class MemoryStore:
     def list_alerts(
         self, state: AlertState | None = None, site: str | None = None
     ) -> list[AlertRecord]:
-        found = self.alerts.values()
-        return [a for a in found if state in (None, a.state) and site in (None, a.site)]
+        return self.find_alerts(AlertQuery(state=state, site=site, limit=None))
+
+    def find_alerts(self, query: AlertQuery) -> list[AlertRecord]:
+        wanted = {k: getattr(query, k) for k in ("state", "site", "work_order_id")}
+        found = sorted(
+            (a for a in self.alerts.values()
+             if all(v is None or getattr(a, k) == v for k, v in wanted.items())),
+            key=lambda a: (a.started_at, a.id or 0),
+            reverse=True,
+        )  # fmt: skip
+        end = None if query.limit is None else query.offset + query.limit
+        return found[query.offset : end]
+
+    def alert_counts(self) -> dict[tuple[AlertState, str], int]:
+        return dict(Counter((a.state, a.severity) for a in self.alerts.values()))
 
     def open_alert_for(self, site: str, device: str, signature: str) -> AlertRecord | None:
         live = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
@@ -193,3 +209,26 @@ class MemoryStore:
             attempts=found.attempts + 1,
             last_error=error,
         )
+
+
+def _matches(order: WorkOrder, query: WorkOrderQuery) -> bool:
+    """What SqlStore's WHERE clauses say, in Python."""
+    fields = ("priority", "site", "device", "kind")
+    if any(getattr(query, k) not in (None, getattr(order, k)) for k in fields):
+        return False
+    if query.statuses is not None and order.status not in query.statuses:
+        return False
+    if query.touched_since is not None and not _touched_since(order, query.touched_since):
+        return False
+    return query.due_by is None or _due_by(order, query.due_by)
+
+
+def _touched_since(order: WorkOrder, moment: datetime) -> bool:
+    done = order.status in (Status.RESOLVED, Status.CLOSED)
+    stamps = (order.opened_at, order.resolved_at, order.closed_at)
+    return not done or any(t is not None and t >= moment for t in stamps)
+
+
+def _due_by(order: WorkOrder, moment: datetime) -> bool:
+    dues = (order.response_due, order.resolve_due)
+    return any(due is None or due <= moment for due in dues)
