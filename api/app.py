@@ -39,9 +39,9 @@ from api.schemas import (
 )
 from api.sources import Platform
 from api.stream import ChangeFeed, sse_frames
+from maintenance import orders_page
 from maintenance.desk import Desk, FixNotVerified, revise_alert
-from maintenance.domain import Action, InvalidTransition, Priority, Status, WorkOrder
-from maintenance.sla import SlaState, choose_policy, sla_status
+from maintenance.domain import Action, InvalidTransition, Priority, Status
 from maintenance.store import (
     AlertRecord,
     AlertState,
@@ -182,9 +182,7 @@ def _work_order_routes(router: APIRouter, desk: Desk, store: Store) -> None:
             offset=offset,
             with_history=breached is not None,
         )  # holds pause SLA clocks
-        orders = store.list_orders(query)
-        if breached is not None:
-            orders = [o for o in orders if _is_breached(desk, o) == breached]
+        orders = orders_page(store, query, desk.policies(), desk.clock(), breached)
         return [order_out(o) for o in orders]
 
     @router.get("/work-orders/{order_id}", response_model=WorkOrderDetail)
@@ -211,14 +209,6 @@ def _work_order_routes(router: APIRouter, desk: Desk, store: Store) -> None:
         """Add a comment. Roles: crew, manager, admin."""
         note = desk.comment(order_id, caller.name, body.text)
         return CommentOut(id=note.id or 0, author=note.author, text=note.text, at=note.at)
-
-
-def _is_breached(desk: Desk, order: WorkOrder) -> bool:
-    policy = choose_policy(desk.policies(), order.priority, order.kind)
-    if policy is None:
-        return False
-    report = sla_status(order, policy, desk.clock())
-    return SlaState.BREACHED in (report.response.state, report.resolution.state)
 
 
 def _alert_routes(router: APIRouter, store: Store) -> None:

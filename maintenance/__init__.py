@@ -7,6 +7,7 @@ jobs.py. The database: store.py (the protocol), sql.py and migrations/ (SQLAlche
 from maintenance.desk import AlertNotice, Desk, DeskSettings
 from maintenance.domain import Action, InvalidTransition, Priority, Status, WorkOrder
 from maintenance.migrate import upgrade
+from maintenance.queue import is_breached, orders_page
 from maintenance.sla import SlaPolicy
 from maintenance.sql import DatabaseNotMigrated, SqlStore
 from maintenance.store import NotFound, Role, Store, VersionConflict
@@ -27,5 +28,7 @@ __all__ = [
     "Store",
     "VersionConflict",
     "WorkOrder",
+    "is_breached",
+    "orders_page",
     "upgrade",
 ]
