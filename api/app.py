@@ -43,6 +43,7 @@ from maintenance import orders_page
 from maintenance.desk import Desk, FixNotVerified, revise_alert
 from maintenance.domain import Action, InvalidTransition, Priority, Status
 from maintenance.store import (
+    AlertQuery,
     AlertRecord,
     AlertState,
     Duplicate,
@@ -222,10 +223,8 @@ def _alert_routes(router: APIRouter, store: Store) -> None:
     ) -> list[AlertOut]:
         """Alerts, newest first; `work_order_id` gives the alerts behind one work order.
         Roles: viewer, crew, manager, integrator, admin."""
-        found = store.list_alerts(state, site)
-        if work_order_id is not None:
-            found = [a for a in found if a.work_order_id == work_order_id]
-        return [alert_out(a) for a in found[:limit]]
+        query = AlertQuery(state=state, site=site, work_order_id=work_order_id, limit=limit)
+        return [alert_out(a) for a in store.find_alerts(query)]
 
     @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
     def acknowledge(alert_id: RecordId, caller: Worker) -> AlertOut:

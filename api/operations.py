@@ -17,7 +17,7 @@ from prometheus_client.registry import Collector
 from api.auth import Caller, require
 from api.sources import Platform, SourceUnavailable
 from maintenance.domain import ACTIVE_STATUSES
-from maintenance.store import AlertState, Role, Store, WorkOrderQuery
+from maintenance.store import AlertState, Role, Store
 
 __all__ = ["operations_routes"]
 
@@ -98,18 +98,17 @@ class PlatformCollector(Collector):
     def _orders(self) -> Metric:
         family = GaugeMetricFamily("facmon_work_orders_active", "Active work orders",
                                    labels=["status", "priority"])  # fmt: skip
-        counts: Counter[tuple[str, str]] = Counter()
-        query = WorkOrderQuery(status=ACTIVE_STATUSES, with_history=False, limit=1_000_000)
-        counts.update((o.status.value, o.priority.value) for o in self.store.list_orders(query))
+        counts = self.store.order_counts(ACTIVE_STATUSES)
         for (status, priority), count in sorted(counts.items()):
-            family.add_metric([status, priority], count)
+            family.add_metric([status.value, priority.value], count)
         return family
 
     def _alerts(self) -> Metric:
         family = GaugeMetricFamily("facmon_alerts_open", "Open alerts", labels=["severity"])
-        counts = Counter(a.severity for a in self.store.list_alerts(AlertState.OPEN))
-        for severity, count in sorted(counts.items()):
-            family.add_metric([severity], count)
+        counts = self.store.alert_counts()
+        for (state, severity), count in sorted(counts.items()):
+            if state is AlertState.OPEN:
+                family.add_metric([severity], count)
         return family
 
     def _outbox(self) -> Metric:
