@@ -6,7 +6,6 @@ Everything here reads the platform sources (api/sources.py); nothing here writes
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
@@ -23,9 +22,9 @@ from api.sources import (
     SeriesQuery,
     SourceUnavailable,
 )
-from facility import CATALOGUE, DeviceRef, EquipmentKind, MetricSpec
+from facility import CATALOGUE, DeviceForecast, DeviceRef, EquipmentKind, MetricSpec
 from facility.credentials import device_ref, device_topics, username_for
-from maintenance.store import AlertState, Role, Store
+from maintenance.store import AlertState, ForecastStore, Role, Store
 
 __all__ = ["device_routes", "forecasts_out"]
 
@@ -43,7 +42,7 @@ def device_routes(router: APIRouter, store: Store, platform: Platform) -> None:
     _reference_routes(router, platform)
     _device_routes(router, store, platform)
     _telemetry_routes(router, platform)
-    _record_routes(router, platform)
+    _record_routes(router, store, platform)
 
 
 def _reference_routes(router: APIRouter, platform: Platform) -> None:
@@ -98,7 +97,7 @@ def _device_routes(router: APIRouter, store: Store, platform: Platform) -> None:
             raise ApiError(404, "not_found", f"no telemetry or status from {site}/{kind}/{device}")
         detail = _device_out(snapshot, _open_alerts(store, site), platform.ingest.uncatalogued())
         username = username_for(ref)
-        forecast = next((f for f in forecasts_out(platform, site)["devices"]
+        forecast = next((f for f in forecasts_out(store, site)["devices"]
                          if f["device"] == device), None)  # fmt: skip
         return detail | {
             "metrics": _metrics(kind, snapshot),
@@ -166,13 +165,13 @@ def _telemetry_routes(router: APIRouter, platform: Platform) -> None:
                 for e in found]  # fmt: skip
 
 
-def _record_routes(router: APIRouter, platform: Platform) -> None:
+def _record_routes(router: APIRouter, store: ForecastStore, platform: Platform) -> None:
     @router.get("/forecasts")
     def forecasts(_: Planner, site: str | None = None) -> dict[str, Any]:
         """When each device is expected to need service, soonest first: the health forecast
         (a limit crossing with its interval) and the usage due date. Roles: viewer, crew,
         manager, admin."""
-        return forecasts_out(platform, site)
+        return forecasts_out(store, site)
 
     @router.get("/dead-letters")
     def dead_letters(
@@ -189,32 +188,27 @@ def _record_routes(router: APIRouter, platform: Platform) -> None:
                            "payload_bytes": d.payload_bytes} for d in items]}  # fmt: skip
 
 
-def forecasts_out(platform: Platform, site: str | None) -> dict[str, Any]:
-    """The analytics service's forecasts file as API values ({} until it has written one)."""
-    try:
-        found = json.loads(platform.forecasts_path.read_text())
-    except (OSError, ValueError):
-        return {"computed_at": None, "devices": []}
-    devices = [_forecast_out(key, value) for key, value in found.get("devices", {}).items()]
-    devices = [d for d in devices if site is None or d["site"] == site]
-    return {"computed_at": _iso(found.get("computed_ms")),
+def forecasts_out(store: ForecastStore, site: str | None) -> dict[str, Any]:
+    """The latest forecasts of analytics as API values (none until it has written any)."""
+    found = store.latest_forecasts(site)
+    devices = [_forecast_out(forecast) for forecast in found.devices]
+    return {"computed_at": _iso(found.computed_ms),
             "devices": sorted(devices, key=_soonest)}  # fmt: skip
 
 
-def _forecast_out(key: str, found: dict[str, Any]) -> dict[str, Any]:
-    site, _, device = key.partition("/")
-    health, usage = found.get("health"), found.get("usage")
+def _forecast_out(found: DeviceForecast) -> dict[str, Any]:
+    health, usage = found.health, found.usage
     return {
-        "site": site, "kind": found.get("kind"), "device": device,
+        "site": found.site, "kind": found.kind, "device": found.device,
         "health": None if health is None else {
-            "metric": health["metric"], "crossing_at": _iso(health.get("crossing_ms")),
-            "earliest_at": _iso(health.get("earliest_ms")),
-            "latest_at": _iso(health.get("latest_ms")), "reason": health.get("reason", ""),
+            "metric": health.metric, "crossing_at": _iso(health.crossing_ms),
+            "earliest_at": _iso(health.earliest_ms),
+            "latest_at": _iso(health.latest_ms), "reason": health.reason,
         },
         "usage": None if usage is None else {
-            "meter": usage["meter"], "reading": usage.get("reading"),
-            "per_day": usage.get("per_day"), "due_at_reading": usage.get("due_at"),
-            "due_at": _iso(usage.get("due_ms")),
+            "meter": usage.meter, "reading": usage.reading,
+            "per_day": usage.per_day, "due_at_reading": usage.due_at,
+            "due_at": _iso(usage.due_ms),
         },
     }  # fmt: skip
 

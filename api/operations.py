@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from prometheus_client.registry import Collector
 from api.auth import Caller, require
 from api.sources import Platform, SourceUnavailable
 from maintenance.domain import ACTIVE_STATUSES
-from maintenance.store import AlertState, Role, Store
+from maintenance.store import AlertState, ForecastStore, Role, Store
 
 __all__ = ["operations_routes"]
 
@@ -34,7 +33,7 @@ def operations_routes(router: APIRouter, store: Store, platform: Platform) -> No
         """200 when the database and InfluxDB answer, else 503; each check says what it found.
         No key needed (load balancers and uptime monitors call it)."""
         checks = {"database": _database(store), "influxdb": _influxdb(platform),
-                  "analytics": _analytics(platform)}  # fmt: skip
+                  "analytics": _analytics(store)}  # fmt: skip
         healthy = checks["database"]["ok"] and checks["influxdb"]["ok"]
         body = {"status": "ok" if healthy else "degraded", "checks": checks}
         return JSONResponse(body, status_code=200 if healthy else 503)
@@ -59,20 +58,19 @@ def _influxdb(platform: Platform) -> dict[str, Any]:
     return {"ok": up, "detail": "answers" if up else "does not answer /ping"}
 
 
-def _analytics(platform: Platform) -> dict[str, Any]:
+def _analytics(store: ForecastStore) -> dict[str, Any]:
     """Informational: forecasts are written by the analytics service once an hour."""
-    age = _forecast_age_s(platform)
+    age = _forecast_age_s(store)
     if age is None:
         return {"ok": False, "detail": "no forecasts written yet"}
     return {"ok": age < FORECASTS_STALE_S, "detail": f"forecasts written {age:.0f} s ago"}
 
 
-def _forecast_age_s(platform: Platform) -> float | None:
-    try:
-        computed_ms = json.loads(platform.forecasts_path.read_text())["computed_ms"]
-    except (OSError, ValueError, KeyError):
+def _forecast_age_s(store: ForecastStore) -> float | None:
+    computed_ms = store.latest_forecasts().computed_ms
+    if computed_ms is None:
         return None
-    return max(0.0, time.time() - float(computed_ms) / 1000)
+    return max(0.0, time.time() - computed_ms / 1000)
 
 
 class PlatformCollector(Collector):
@@ -136,7 +134,7 @@ class PlatformCollector(Collector):
         yield family
 
     def _forecast_age(self) -> Metric | None:
-        age = _forecast_age_s(self.platform)
+        age = _forecast_age_s(self.store)
         if age is None:
             return None
         help_text = "Seconds since analytics last wrote forecasts"

@@ -1,6 +1,7 @@
 """The ground floor: domain model, metric catalogue and settings. Imports no other package."""
 
 from facility.catalogue import CATALOGUE, EquipmentKind, MetricSpec, MetricType, metric_spec
+from facility.forecasts import DeviceForecast, ForecastRun, HealthForecast, UsageForecast
 from facility.settings import Settings
 from facility.telemetry import (
     NAME_PATTERN,
@@ -16,14 +17,18 @@ __all__ = [
     "CATALOGUE",
     "NAME_PATTERN",
     "Channel",
+    "DeviceForecast",
     "DeviceRef",
     "EquipmentKind",
     "Event",
+    "ForecastRun",
+    "HealthForecast",
     "MetricSpec",
     "MetricType",
     "Reading",
     "Record",
     "Settings",
     "StatusChange",
+    "UsageForecast",
     "metric_spec",
 ]

@@ -9,10 +9,11 @@ leaves that order for the next run.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Protocol
 
+from facility import DeviceForecast, ForecastRun
 from maintenance.desk import Desk
 from maintenance.domain import ACTIVE_STATUSES, WorkOrder
 from maintenance.pm import EveryUsage, PlanState, PmPlan, WhenForecast, orders_to_generate
@@ -26,7 +27,15 @@ from maintenance.store import (
     WorkOrderQuery,
 )
 
-__all__ = ["DeviceOutlook", "PmStore", "SlaSweep", "SweepStore", "generate_pm_orders", "sweep_sla"]
+__all__ = [
+    "DeviceOutlook",
+    "PmStore",
+    "SlaSweep",
+    "SweepStore",
+    "generate_pm_orders",
+    "outlooks_from",
+    "sweep_sla",
+]
 
 
 class SweepStore(OrderStore, NotificationStore, Protocol):
@@ -95,6 +104,23 @@ class DeviceOutlook:
     per_day: float | None = None
     health_metric: str | None = None
     crossing: datetime | None = None
+
+
+def outlooks_from(run: ForecastRun) -> dict[str, DeviceOutlook]:
+    """Each device's outlook ("site/device") from analytics' latest forecasts."""
+    return {f"{f.site}/{f.device}": _outlook(f) for f in run.devices}
+
+
+def _outlook(forecast: DeviceForecast) -> DeviceOutlook:
+    usage, health = forecast.usage, forecast.health
+    outlook = DeviceOutlook()
+    if usage is not None:
+        outlook = DeviceOutlook(usage.meter, usage.reading, usage.per_day)
+    if health is None:
+        return outlook
+    crossing_ms = health.crossing_ms
+    crossing = None if crossing_ms is None else datetime.fromtimestamp(crossing_ms / 1000, UTC)
+    return replace(outlook, health_metric=health.metric, crossing=crossing)
 
 
 def generate_pm_orders(

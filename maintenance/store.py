@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from facility import ForecastRun
 from maintenance.domain import Priority, Status, WorkOrder
 from maintenance.pm import PmPlan
 from maintenance.sla import SlaPolicy
@@ -25,6 +26,7 @@ __all__ = [
     "ApiKey",
     "Comment",
     "Duplicate",
+    "ForecastStore",
     "KeyStore",
     "NotFound",
     "Notification",
@@ -266,8 +268,26 @@ class NotificationStore(Protocol):
         """A delivery attempt: delivered at `at` when `error` is None, else counted and kept."""
 
 
+class ForecastStore(Protocol):
+    """Analytics' forecasts: one writer (a refresh replaces them all), one reader."""
+
+    def replace_forecasts(self, run: ForecastRun) -> bool:
+        """Make `run` the stored forecasts, whole, in one transaction; False (and nothing
+        changed) when those stored were computed later."""
+
+    def latest_forecasts(self, site: str | None = None) -> ForecastRun:
+        """The forecasts of the latest refresh (of `site`'s devices only, if given)."""
+
+
 class Store(
-    OrderStore, AlertStore, KeyStore, SlaPolicyStore, PmPlanStore, NotificationStore, Protocol
+    OrderStore,
+    AlertStore,
+    KeyStore,
+    SlaPolicyStore,
+    PmPlanStore,
+    NotificationStore,
+    ForecastStore,
+    Protocol,
 ):
     """Every kind of record: what wiring code passes around. Code that uses only some kinds
     declares the narrower protocols above."""

@@ -1,7 +1,8 @@
 """The SQL adapter of maintenance/: the Store protocols on SQLAlchemy 2 (SQLite or PostgreSQL).
 
 It only moves data: rows in, frozen values out, no rules. One module per kind of record
-(orders.py, alerts.py, keys.py, policies.py, plans.py, notifications.py, devices.py) over the
+(orders.py, alerts.py, keys.py, policies.py, plans.py, notifications.py, forecasts.py,
+devices.py) over the
 shared sessions (base.py), tables (schema.py, mirrors of the Alembic migrations) and engine
 settings (engine.py); store.py composes them into SqlStore.
 

@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -43,6 +44,8 @@ __all__ = [
     "DatabaseNotMigrated",
     "DeviceRow",
     "EnumText",
+    "ForecastRow",
+    "ForecastRunRow",
     "HistoryRow",
     "NotificationRow",
     "PmOrderRow",
@@ -311,3 +314,32 @@ class ApiKeyRow(Base):
     key_hash: Mapped[str] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class ForecastRunRow(Base):
+    """One row (id 1): when the stored forecasts were computed."""
+
+    __tablename__ = "forecast_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    computed_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ForecastRow(Base):
+    """A device's forecasts, health and usage flattened in (their columns None when absent)."""
+
+    __tablename__ = "forecasts"
+    __table_args__ = (UniqueConstraint("site", "device"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    device: Mapped[str] = mapped_column(String(64))
+    health_metric: Mapped[str | None] = mapped_column(String(64))
+    health_crossing_ms: Mapped[int | None] = mapped_column(BigInteger)
+    health_earliest_ms: Mapped[int | None] = mapped_column(BigInteger)
+    health_latest_ms: Mapped[int | None] = mapped_column(BigInteger)
+    health_reason: Mapped[str | None] = mapped_column(Text)
+    usage_meter: Mapped[str | None] = mapped_column(String(64))
+    usage_reading: Mapped[float | None] = mapped_column(Float)
+    usage_per_day: Mapped[float | None] = mapped_column(Float)
+    usage_due_at: Mapped[float | None] = mapped_column(Float)
+    usage_due_ms: Mapped[int | None] = mapped_column(BigInteger)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from maintenance.sql.alerts import SqlAlerts
 from maintenance.sql.devices import SqlDevices
+from maintenance.sql.forecasts import SqlForecasts
 from maintenance.sql.keys import SqlKeys
 from maintenance.sql.notifications import SqlNotifications
 from maintenance.sql.orders import SqlOrders
@@ -14,7 +15,14 @@ __all__ = ["SqlStore"]
 
 
 class SqlStore(
-    SqlOrders, SqlAlerts, SqlKeys, SqlSlaPolicies, SqlPmPlans, SqlNotifications, SqlDevices
+    SqlOrders,
+    SqlAlerts,
+    SqlKeys,
+    SqlSlaPolicies,
+    SqlPmPlans,
+    SqlNotifications,
+    SqlForecasts,
+    SqlDevices,
 ):
     """The Store protocol on a migrated SQL database, plus devices, crews and technicians.
 

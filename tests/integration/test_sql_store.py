@@ -22,7 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
-from facility import Settings
+from facility import ForecastRun, Settings
 from facmon import db_cmd
 from maintenance.domain import Action, Priority, Status, WorkOrder, apply_action
 from maintenance.migrate import current_revision, head_revision, upgrade
@@ -41,7 +41,14 @@ from maintenance.store import (
     VersionConflict,
     WorkOrderQuery,
 )
-from tests.integration.test_store_contract import OSLO, T0, full_order, new_order
+from tests.integration.test_store_contract import (
+    NOW_MS,
+    OSLO,
+    T0,
+    forecast_run,
+    full_order,
+    new_order,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -197,7 +204,7 @@ def test_sla_calendar_zone_needs_an_iana_name(store: SqlStore) -> None:
 def test_upgrade_creates_the_schema_the_models_describe(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "new.db")
     assert current_revision(url) is None
-    assert upgrade(url) == head_revision() == "0006"
+    assert upgrade(url) == head_revision() == "0007"
     engine = make_engine(url)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
@@ -208,7 +215,7 @@ def test_upgrade_of_a_current_database_is_a_no_op(db_url: str) -> None:
     store = SqlStore(db_url)
     order = store.add_order(full_order())
     store.close()
-    assert upgrade(db_url) == "0006"
+    assert upgrade(db_url) == "0007"
     assert SqlStore(db_url).get_order(order.id or 0) == order
 
 
@@ -224,7 +231,7 @@ def test_an_older_database_is_migrated_and_keeps_its_data(tmp_path: Path) -> Non
     assert "ix_work_orders_status_priority" not in index_names(engine, "work_orders")
     with pytest.raises(DatabaseNotMigrated, match=r"revision 0001.*facmon db upgrade"):
         SqlStore(url)
-    assert upgrade(url) == "0006"
+    assert upgrade(url) == "0007"
     assert "ix_work_orders_status_priority" in index_names(engine, "work_orders")
     assert "ix_alerts_site_device_signature" in index_names(engine, "alerts")
     assert "ix_work_orders_site_queue" in index_names(engine, "work_orders")  # from 0003
@@ -253,11 +260,11 @@ def test_db_upgrade_command_creates_the_folder_and_is_idempotent(
     args = argparse.Namespace(url=None)
     assert db_cmd.run(settings, args) == 0
     first = capsys.readouterr().out
-    assert path.exists() and first.strip().endswith("at revision 0006")
+    assert path.exists() and first.strip().endswith("at revision 0007")
     assert db_cmd.run(settings, args) == 0
     assert capsys.readouterr().out == first
     with contextlib.closing(sqlite3.connect(path)) as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0007",)]
 
 
 def test_db_upgrade_command_parses_its_arguments(tmp_path: Path) -> None:
@@ -267,5 +274,46 @@ def test_db_upgrade_command_parses_its_arguments(tmp_path: Path) -> None:
     args = parser.parse_args(["upgrade", "--url", url])
     assert args.handler is db_cmd.run
     assert args.handler(Settings(database_url="sqlite:///unused.db"), args) == 0
-    assert current_revision(url) == "0006"
+    assert current_revision(url) == "0007"
     assert not Path("unused.db").exists()
+
+
+# --- forecasts: two analytics processes, a restart -------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_url(request: pytest.FixtureRequest, db_url: str) -> str:
+    """A migrated database of each backend, for several stores to share."""
+    return db_url if request.param == "sqlite" else request.getfixturevalue("migrated_postgres_url")
+
+
+def test_two_writers_refreshing_at_once_leave_one_whole_run_the_newest(shared_url: str) -> None:
+    """Each round, two stores (two analytics processes) replace the forecasts at the same
+    moment: the newer run is what stays, whole, whoever commits last; no error, no mix."""
+    stores = [SqlStore(shared_url), SqlStore(shared_url)]
+    for round_ in range(10):
+        at = NOW_MS + round_ * 10_000
+        runs = [forecast_run(at, "lift-1", "lift-2"), forecast_run(at + 1, "lift-3", "lift-4")]
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def write(i: int, runs: list[ForecastRun] = runs, barrier: threading.Barrier = barrier,
+                  errors: list[BaseException] = errors) -> None:  # fmt: skip
+            barrier.wait()
+            try:
+                stores[i].replace_forecasts(runs[i])
+            except Exception as error:  # reported below, with the round
+                errors.append(error)
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in (1, 0)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert errors == [], (round_, errors)
+        assert stores[0].latest_forecasts() == runs[1], round_
+    for store in stores:
+        store.close()
+    restarted = SqlStore(shared_url)  # a restart reads what the last refresh wrote
+    assert [f.device for f in restarted.latest_forecasts().devices] == ["lift-3", "lift-4"]
+    restarted.close()

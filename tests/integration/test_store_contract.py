@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from facility import DeviceForecast, ForecastRun, HealthForecast, UsageForecast
 from maintenance.domain import Action, HistoryEntry, Priority, Status, WorkOrder, apply_action
 from maintenance.migrate import upgrade
 from maintenance.pm import EveryDays, EveryUsage, PmPlan, WhenForecast
@@ -500,3 +501,53 @@ def test_unique_names_are_duplicates(store: Store) -> None:
     store.add_sla_policy(SlaPolicy(None, "P1 24/7", Priority.P1, None, 15, 240))
     with pytest.raises(Duplicate):
         store.add_sla_policy(SlaPolicy(None, "P1 24/7", Priority.P2, None, 30, 480))
+
+
+# --- forecasts -------------------------------------------------------------------------------
+
+DAY_MS = 86_400_000
+NOW_MS = int(T0.timestamp() * 1000)
+
+
+def forecast_run(computed_ms: int, *devices: str, site: str = "riverside") -> ForecastRun:
+    """A refresh with a full forecast for each device named."""
+    health = HealthForecast("door_close_time_s", computed_ms + 9 * DAY_MS,
+                            computed_ms + 5 * DAY_MS, None, "rising 0.02 s a day")  # fmt: skip
+    usage = UsageForecast("trips", 47_500.5, 480.25, 50_000.0, computed_ms + 5 * DAY_MS)
+    return ForecastRun(computed_ms, tuple(
+        DeviceForecast(site, "elevator", name, health, usage) for name in devices
+    ))  # fmt: skip
+
+
+def test_forecasts_round_trip_and_a_refresh_replaces_them_all(store: Store) -> None:
+    assert store.latest_forecasts() == ForecastRun(None, ())  # analytics wrote none yet
+    first = forecast_run(NOW_MS, "lift-1", "lift-2")
+    bare = DeviceForecast("hillside", "pump", "pump-1")  # neither forecast known
+    assert store.replace_forecasts(replace(first, devices=(*first.devices, bare)))
+    found = store.latest_forecasts()
+    assert found == replace(first, devices=(bare, *first.devices))  # by site, then device
+    assert store.latest_forecasts("riverside") == first
+    assert store.latest_forecasts("nowhere") == ForecastRun(NOW_MS, ())
+    second = forecast_run(NOW_MS + 3_600_000, "lift-3")
+    assert store.replace_forecasts(second)
+    assert store.latest_forecasts() == second  # lift-1, lift-2 and pump-1 are gone
+
+
+def test_an_older_refresh_finishing_last_changes_nothing(store: Store) -> None:
+    newer = forecast_run(NOW_MS + 1000, "lift-2")
+    assert store.replace_forecasts(newer)
+    assert not store.replace_forecasts(forecast_run(NOW_MS, "lift-1"))
+    assert store.latest_forecasts() == newer
+    assert store.replace_forecasts(replace(newer, devices=()))  # the same time: it may redo
+    assert store.latest_forecasts() == ForecastRun(NOW_MS + 1000, ())
+
+
+def test_a_refresh_failing_midway_leaves_the_previous_forecasts_whole(store: Store) -> None:
+    kept = forecast_run(NOW_MS, "lift-1", "lift-2")
+    store.replace_forecasts(kept)
+    broken = forecast_run(NOW_MS + 1000, "lift-3", "lift-4", "lift-3")  # lift-3 twice
+    with pytest.raises(Duplicate):
+        store.replace_forecasts(broken)
+    assert store.latest_forecasts() == kept
+    with pytest.raises(ValueError, match="computed_ms"):
+        store.replace_forecasts(ForecastRun(None, kept.devices))

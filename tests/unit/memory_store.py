@@ -13,6 +13,7 @@ from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from facility import ForecastRun
 from maintenance.domain import ACTIVE_STATUSES, Priority, Status, WorkOrder
 from maintenance.pm import PmPlan
 from maintenance.sla import SlaPolicy
@@ -42,6 +43,7 @@ class MemoryStore:
         self.plans: dict[int, PmPlan] = {}
         self.pm_generated: dict[tuple[int, datetime], int] = {}
         self.outbox: dict[int, Notification] = {}
+        self.forecast_run = ForecastRun(None)
 
     # --- work orders and comments ---------------------------------------------------------
 
@@ -257,6 +259,24 @@ class MemoryStore:
             attempts=found.attempts + 1,
             last_error=error,
         )
+
+    # --- forecasts ------------------------------------------------------------------------
+
+    def replace_forecasts(self, run: ForecastRun) -> bool:
+        if run.computed_ms is None:
+            raise ValueError("a forecast run to store needs its computed_ms")
+        stored = self.forecast_run.computed_ms
+        if stored is not None and stored > run.computed_ms:
+            return False
+        if len({(f.site, f.device) for f in run.devices}) < len(run.devices):
+            raise Duplicate("a device's forecast already exists in this run")
+        self.forecast_run = replace(run, devices=tuple(run.devices))
+        return True
+
+    def latest_forecasts(self, site: str | None = None) -> ForecastRun:
+        found = sorted(self.forecast_run.devices, key=lambda f: (f.site, f.device))
+        mine = tuple(f for f in found if site in (None, f.site))
+        return replace(self.forecast_run, devices=mine)
 
 
 def _matches(order: WorkOrder, query: WorkOrderQuery) -> bool:
