@@ -1,5 +1,6 @@
 """The ground floor: domain model, metric catalogue and settings. Imports no other package."""
 
+from facility.alerts import AlertNotice
 from facility.catalogue import CATALOGUE, EquipmentKind, MetricSpec, MetricType, metric_spec
 from facility.forecasts import DeviceForecast, ForecastRun, HealthForecast, UsageForecast
 from facility.settings import Settings
@@ -16,6 +17,7 @@ from facility.telemetry import (
 __all__ = [
     "CATALOGUE",
     "NAME_PATTERN",
+    "AlertNotice",
     "Channel",
     "DeviceForecast",
     "DeviceRef",

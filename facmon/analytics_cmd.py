@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from facmon.engine_snapshot import EngineSnapshot, dump_snapshot, load_snapshot,
 from facmon.influx_history import InfluxHistory
 from facmon.ingest_cmd import stop_on_signals
 from ingest import AckToken, InfluxClient, MqttSubscriber, SessionOptions, decode_message
-from maintenance.desk import AlertNotice, Desk
+from maintenance.desk import Desk
 
 log = logging.getLogger("facmon.analytics")
 
@@ -84,20 +83,13 @@ class JsonLinesSink:
 
 
 class DeskSink:
-    """Alert changes into the work-order desk (maintenance/), translated to its own notice."""
+    """Alert changes into the work-order desk (maintenance/), as the sink's one message."""
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
 
     def handle(self, change: AlertChange) -> None:
-        alert = change.alert
-        at_ms = alert.cleared_ms if change.kind is ChangeKind.CLEARED else alert.updated_ms
-        notice = AlertNotice(
-            change.kind.value, alert.source.site, str(alert.source.kind), alert.source.device,
-            alert.signature, str(alert.severity), datetime.fromtimestamp((at_ms or 0) / 1000, UTC),
-            alert.evidence, alert.score,
-        )  # fmt: skip
-        self.desk.handle(notice)
+        self.desk.handle(change.notice())
 
 
 class FanOut:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from facility import AlertNotice
 from maintenance.domain import Action, Priority, Status, WorkOrder, apply_action
 from maintenance.sla import SlaPolicy, choose_policy, due_times
 from maintenance.store import (
@@ -30,7 +31,7 @@ from maintenance.store import (
     WorkOrderQuery,
 )
 
-__all__ = ["AlertNotice", "Desk", "DeskSettings", "DeskStore", "FixNotVerified", "priority_for"]
+__all__ = ["Desk", "DeskSettings", "DeskStore", "FixNotVerified", "priority_for"]
 
 TELEMETRY = "telemetry"  # the actor name for changes the data made
 
@@ -47,21 +48,6 @@ class FixNotVerified(Exception):
 class DeskSettings:
     verify_clear: timedelta = timedelta(minutes=30)  # clear this long before a fix is verified
     repeat_window: timedelta = timedelta(days=7)  # a recurrence within it is a repeat failure
-
-
-@dataclass(frozen=True)
-class AlertNotice:
-    """An alert change as maintenance hears it (analytics' AlertChange, translated by wiring)."""
-
-    change: str  # raised | updated | cleared
-    site: str
-    kind: str
-    device: str
-    signature: str
-    severity: str  # critical | major | warning | info
-    at: datetime
-    evidence: tuple[str, ...] = ()
-    score: float = 0.0
 
 
 _LIFE_SAFETY = ("fire_alarm", "entrapment")

@@ -54,6 +54,8 @@ class VersionConflict(Exception):
 
 
 class Role(StrEnum):
+    """What an API key may do (api/auth.py admits routes by role)."""
+
     VIEWER = "viewer"
     CREW = "crew"
     MANAGER = "manager"
@@ -62,6 +64,9 @@ class Role(StrEnum):
 
 
 class AlertState(StrEnum):
+    """Where an alert stands with people; owned by maintenance (analytics only raises,
+    updates and clears alerts)."""
+
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
     DISMISSED = "dismissed"
@@ -70,7 +75,8 @@ class AlertState(StrEnum):
 
 @dataclass(frozen=True)
 class AlertRecord:
-    """An alert as maintenance keeps it: what analytics raised, and what people did with it."""
+    """An alert as maintenance keeps it: what analytics raised (the facility.AlertNotice
+    messages it sent), and what people did with it. Owned by maintenance."""
 
     id: int | None
     site: str

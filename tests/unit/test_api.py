@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import create_key
-from maintenance.desk import AlertNotice, Desk
+from facility import AlertNotice
+from maintenance.desk import Desk
 from maintenance.domain import Priority
 from maintenance.sla import SlaPolicy
 from maintenance.store import Role

@@ -16,8 +16,8 @@ from api.app import create_app
 from api.auth import create_key
 from api.sources import DeadLetterRow, DeviceSnapshot
 from api.stream import ChangeFeed
-from facility import DeviceForecast, ForecastRun, HealthForecast, UsageForecast
-from maintenance.desk import AlertNotice, Desk
+from facility import AlertNotice, DeviceForecast, ForecastRun, HealthForecast, UsageForecast
+from maintenance.desk import Desk
 from maintenance.store import Notification, Role
 from tests.unit.memory_store import MemoryStore
 from tests.unit.platform_fakes import FakeIngest, FakeTelemetry, fake_platform
