@@ -38,28 +38,30 @@ def orders_page(
     policies: Sequence[SlaPolicy],
     now: datetime,
     breached: bool | None = None,
+    chunk: int = CHUNK,
 ) -> list[WorkOrder]:
     """The page `query` asks for (queue order), of breached orders only, of not breached ones
-    only, or of all (`breached` None: the store pages by itself)."""
+    only, or of all (`breached` None: the store pages by itself). Candidates are read `chunk`
+    at a time."""
     if breached is None:
         return store.list_orders(query)
-    kept = (o for o in _candidates(store, query, now, breached)
+    kept = (o for o in _candidates(store, query, now, breached, chunk)
             if is_breached(o, policies, now) == breached)  # fmt: skip
     return list(islice(kept, query.offset, query.offset + query.limit))
 
 
 def _candidates(
-    store: OrderStore, query: WorkOrderQuery, now: datetime, breached: bool
+    store: OrderStore, query: WorkOrderQuery, now: datetime, breached: bool, chunk: int
 ) -> Iterator[WorkOrder]:
     """The orders that may match, in queue order, read a chunk at a time. Holds only move
     due times later, so a breached order has a due time at or before now (or none stored)."""
     narrowed = replace(
-        query, with_history=True, limit=CHUNK, due_by=now if breached else query.due_by
+        query, with_history=True, limit=chunk, due_by=now if breached else query.due_by
     )
     start = 0
     while True:
-        chunk = store.list_orders(replace(narrowed, offset=start))
-        yield from chunk
-        if len(chunk) < CHUNK:
+        found = store.list_orders(replace(narrowed, offset=start))
+        yield from found
+        if len(found) < chunk:
             return
-        start += CHUNK
+        start += chunk

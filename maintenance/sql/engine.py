@@ -12,9 +12,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 __all__ = ["BUSY_TIMEOUT_MS", "for_writing", "make_engine"]
 
-
 BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another process's write lock
-_WRITE = "facmon_write"  # execution option: this transaction will write (BEGIN IMMEDIATE)
 _WRITE = "facmon_write"  # execution option: this transaction will write (BEGIN IMMEDIATE)
 
 

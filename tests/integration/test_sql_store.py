@@ -47,6 +47,7 @@ from tests.integration.test_store_contract import (
     T0,
     forecast_run,
     full_order,
+    migrated_url,
     new_order,
 )
 
@@ -69,14 +70,15 @@ def db_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A freshly migrated database of each backend, for one or several stores."""
+    return migrated_url(request, tmp_path)
+
+
+@pytest.fixture
+def store(shared_url: str) -> Iterator[SqlStore]:
     """A store on a freshly migrated database of each backend."""
-    if request.param == "sqlite":
-        url = sqlite_url(tmp_path / "facmon.db")
-        upgrade(url)
-    else:
-        url = request.getfixturevalue("migrated_postgres_url")
-    opened = SqlStore(url)
+    opened = SqlStore(shared_url)
     yield opened
     opened.close()
 
@@ -279,12 +281,6 @@ def test_db_upgrade_command_parses_its_arguments(tmp_path: Path) -> None:
 
 
 # --- forecasts: two analytics processes, a restart -------------------------------------------
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_url(request: pytest.FixtureRequest, db_url: str) -> str:
-    """A migrated database of each backend, for several stores to share."""
-    return db_url if request.param == "sqlite" else request.getfixturevalue("migrated_postgres_url")
 
 
 def test_two_writers_refreshing_at_once_leave_one_whole_run_the_newest(shared_url: str) -> None:

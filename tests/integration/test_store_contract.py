@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from facility import DeviceForecast, ForecastRun, HealthForecast, UsageForecast
+from maintenance import is_breached, orders_page
 from maintenance.domain import Action, HistoryEntry, Priority, Status, WorkOrder, apply_action
 from maintenance.migrate import upgrade
 from maintenance.pm import EveryDays, EveryUsage, PmPlan, WhenForecast
@@ -50,14 +51,19 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "memory":
         yield MemoryStore()
         return
+    opened = SqlStore(migrated_url(request, tmp_path))
+    yield opened
+    opened.close()
+
+
+def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A freshly migrated database of the backend `request.param` names."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'facmon.db'}"
         upgrade(url)
-    else:
-        url = request.getfixturevalue("migrated_postgres_url")
-    opened = SqlStore(url)
-    yield opened
-    opened.close()
+        return url
+    copied: str = request.getfixturevalue("migrated_postgres_url")  # of a migrated template
+    return copied
 
 
 def new_order(**changes: object) -> WorkOrder:
@@ -551,3 +557,29 @@ def test_a_refresh_failing_midway_leaves_the_previous_forecasts_whole(store: Sto
     assert store.latest_forecasts() == kept
     with pytest.raises(ValueError, match="computed_ms"):
         store.replace_forecasts(ForecastRun(None, kept.devices))
+
+
+def test_pages_of_breached_orders_are_cut_after_judging(store: Store) -> None:
+    """The store narrows to orders with a due time passed (or none stored), the SLA rules
+    judge them, and only then is the page cut: whatever the chunks the store is read in."""
+    now = T0 + timedelta(hours=10)
+    policies = [SlaPolicy(1, "P2", Priority.P2, None, 60, 480),
+                SlaPolicy(2, "P1", Priority.P1, None, 60, 480)]  # fmt: skip
+    fresh = [store.add_order(new_order(priority=Priority.P1, opened_at=now, title=f"fresh {n}",
+                                       response_due=now + timedelta(hours=1),
+                                       resolve_due=now + timedelta(hours=8))).id
+             for n in range(7)]  # fmt: skip
+    late = [store.add_order(new_order(title=f"late {n}")).id for n in range(5)]  # no due stored
+    uncovered = store.add_order(new_order(priority=Priority.P4)).id  # no policy: never breached
+    for chunk in (2, 3, 500):
+
+        def page(breached: bool, limit: int = 50, offset: int = 0, chunk: int = chunk) -> list[int]:
+            query = WorkOrderQuery(limit=limit, offset=offset)
+            found = orders_page(store, query, policies, now, breached, chunk=chunk)
+            return [o.id or 0 for o in found]
+
+        assert page(True) == late
+        assert page(True, limit=2, offset=3) == late[3:5]
+        assert page(False) == [*fresh, uncovered]
+        assert page(False, limit=3, offset=6) == [fresh[6], uncovered]
+    assert is_breached(store.get_order(late[0] or 0), policies, now)
