@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Protocol
 
-from facility import DeviceRef
+from facility import AlertNotice, DeviceRef
 
 __all__ = [
     "Alert",
@@ -66,7 +67,8 @@ class Condition:
 
 @dataclass(frozen=True)
 class Alert:
-    """An open or cleared alert on one device for one fault signature."""
+    """An open or cleared alert on one device for one fault signature: the engine's live
+    alert, owned by analytics (maintenance keeps its own record of it, AlertRecord)."""
 
     source: DeviceRef
     signature: str
@@ -90,8 +92,22 @@ class Alert:
 
 @dataclass(frozen=True)
 class AlertChange:
+    """What the tracker reports: an alert raised, updated or cleared. Owned by analytics; the
+    message that crosses to maintenance is its `notice()` (facility.AlertNotice)."""
+
     kind: ChangeKind
     alert: Alert
+
+    def notice(self) -> AlertNotice:
+        """This change as the alert sink's message to maintenance, stamped with the time of
+        the change (the clearing for a cleared alert, else the latest update)."""
+        alert = self.alert
+        at_ms = alert.cleared_ms if self.kind is ChangeKind.CLEARED else alert.updated_ms
+        return AlertNotice(
+            self.kind.value, alert.source.site, str(alert.source.kind), alert.source.device,
+            alert.signature, str(alert.severity), datetime.fromtimestamp((at_ms or 0) / 1000, UTC),
+            alert.evidence, alert.score,
+        )  # fmt: skip
 
 
 class AlertSink(Protocol):

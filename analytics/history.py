@@ -7,13 +7,20 @@ wiring in facmon/, so this stays pure and is tested with an in-memory source.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from analytics.alerts import Alert
 from analytics.forecasts import HealthLimit, forecast_crossing, usage_due
-from facility import DeviceRef, EquipmentKind, Reading
+from facility import (
+    DeviceForecast,
+    DeviceRef,
+    EquipmentKind,
+    HealthForecast,
+    Reading,
+    UsageForecast,
+)
 
 __all__ = ["HEALTH_LIMITS", "SERVICE_EVERY", "HistorySource", "forecasts_for", "healthy_history"]
 
@@ -70,26 +77,20 @@ def healthy_history(
     return [r for r in readings if not any(start <= r.ts_ms <= end for start, end in spans)]
 
 
-def forecasts_for(source: HistorySource, device: DeviceRef, now_ms: int) -> dict[str, Any]:
-    """The health forecast and usage due date of one device, as plain values for the API."""
-    found: dict[str, Any] = {"kind": device.kind.value}
+def forecasts_for(source: HistorySource, device: DeviceRef, now_ms: int) -> DeviceForecast:
+    """The health forecast and usage due date of one device."""
+    health = usage = None
     limit = HEALTH_LIMITS.get(device.kind)
     if limit is not None:
         since_ms = now_ms - 30 * DAY_MS
         ts, values = source.series(device, limit.metric, since_ms, now_ms, limit.only_when)
         forecast = forecast_crossing(np.array(ts), np.array(values), limit, now_ms)
-        found["health"] = {
-            "metric": forecast.metric,
-            "crossing_ms": forecast.crossing_ms,
-            "earliest_ms": forecast.earliest_ms,
-            "latest_ms": forecast.latest_ms,
-            "reason": forecast.reason,
-        }
-    usage = SERVICE_EVERY.get(device.kind)
-    if usage is not None:
-        meter, every = usage
+        health = HealthForecast(forecast.metric, forecast.crossing_ms, forecast.earliest_ms,
+                                forecast.latest_ms, forecast.reason)  # fmt: skip
+    service = SERVICE_EVERY.get(device.kind)
+    if service is not None:
+        meter, every = service
         ts, values = source.series(device, meter, now_ms - 28 * DAY_MS, now_ms)
         due = usage_due(meter, np.array(ts), np.array(values), every, now_ms)
-        found["usage"] = {"meter": meter, "reading": due.reading, "per_day": due.per_day,
-                          "due_at": due.due_at_reading, "due_ms": due.due_ms}  # fmt: skip
-    return found
+        usage = UsageForecast(meter, due.reading, due.per_day, due.due_at_reading, due.due_ms)
+    return DeviceForecast(device.site, device.kind.value, device.device, health, usage)

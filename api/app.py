@@ -83,7 +83,7 @@ def _platform_routers(store: Store, platform: Platform) -> list[APIRouter]:
     feed = ChangeFeed(store, platform.telemetry)
     return [me_router(), catalogue_router(), contract_router(platform.contract_path),
             devices_router(store, platform), telemetry_router(platform.telemetry),
-            events_router(platform.telemetry), forecasts_router(platform),
+            events_router(platform.telemetry), forecasts_router(store),
             dead_letters_router(platform.ingest), health_router(store, platform),
             metrics_router(store, platform), stream_router(feed)]  # fmt: skip
 

@@ -113,7 +113,6 @@ class Platform:
 
     telemetry: Telemetry
     ingest: IngestRecords
-    forecasts_path: Path
     contract_path: Path
     provision: Provision | None = None
     provisioned: Callable[[], set[str]] = field(default=lambda: set())  # MQTT usernames

@@ -1,7 +1,9 @@
 """The ground floor: domain model, metric catalogue and settings. Imports no other package."""
 
+from facility.alerts import AlertNotice
 from facility.catalogue import CATALOGUE, EquipmentKind, MetricSpec, MetricType, metric_spec
 from facility.credentials import device_ref, device_topics, username_for
+from facility.forecasts import DeviceForecast, ForecastRun, HealthForecast, UsageForecast
 from facility.settings import Settings
 from facility.telemetry import (
     NAME_PATTERN,
@@ -16,16 +18,21 @@ from facility.telemetry import (
 __all__ = [
     "CATALOGUE",
     "NAME_PATTERN",
+    "AlertNotice",
     "Channel",
+    "DeviceForecast",
     "DeviceRef",
     "EquipmentKind",
     "Event",
+    "ForecastRun",
+    "HealthForecast",
     "MetricSpec",
     "MetricType",
     "Reading",
     "Record",
     "Settings",
     "StatusChange",
+    "UsageForecast",
     "device_ref",
     "device_topics",
     "metric_spec",

@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from analytics.alerts import Alert, AlertChange, AlertSink, ChangeKind
 from analytics.engine import Engine, EngineSettings
 from analytics.history import HistorySource, forecasts_for, healthy_history
-from facility import DeviceRef, Settings
+from facility import DeviceRef, ForecastRun, Settings
 from facmon.api_cmd import open_store
 from facmon.engine_snapshot import EngineSnapshot, dump_snapshot, load_snapshot, save_snapshot
 from facmon.influx_history import InfluxHistory
 from facmon.ingest_cmd import stop_on_signals
 from ingest import AckToken, InfluxClient, MqttSubscriber, SessionOptions, decode_message
-from maintenance.desk import AlertNotice, Desk
+from maintenance.desk import Desk
 
 log = logging.getLogger("facmon.analytics")
 
@@ -84,20 +83,13 @@ class JsonLinesSink:
 
 
 class DeskSink:
-    """Alert changes into the work-order desk (maintenance/), translated to its own notice."""
+    """Alert changes into the work-order desk (maintenance/), as the sink's one message."""
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
 
     def handle(self, change: AlertChange) -> None:
-        alert = change.alert
-        at_ms = alert.cleared_ms if change.kind is ChangeKind.CLEARED else alert.updated_ms
-        notice = AlertNotice(
-            change.kind.value, alert.source.site, str(alert.source.kind), alert.source.device,
-            alert.signature, str(alert.severity), datetime.fromtimestamp((at_ms or 0) / 1000, UTC),
-            alert.evidence, alert.score,
-        )  # fmt: skip
-        self.desk.handle(notice)
+        self.desk.handle(change.notice())
 
 
 class FanOut:
@@ -128,12 +120,12 @@ class AnalyticsService:
         sink: AlertSink,
         history: HistorySource | None = None,
         clock: Callable[[], float] = time.time,
-        forecasts_path: Path | None = None,
+        save_forecasts: Callable[[ForecastRun], object] | None = None,
         subscribed_path: Path | None = None,
         engine: EngineSettings | None = None,
         snapshot_path: Path | None = None,
     ) -> None:
-        self.forecasts_path = forecasts_path
+        self.save_forecasts = save_forecasts
         self.subscribed_path = subscribed_path
         self.snapshot_path = snapshot_path
         wanted = engine or EngineSettings()
@@ -142,7 +134,7 @@ class AnalyticsService:
         self.sink = sink
         self.history = history
         self.clock = clock
-        self.forecasts: dict[str, Any] = {}
+        self.forecasts = ForecastRun(None)
         self._lock = threading.Lock()
         self._past_alerts: list[Alert] = restored.past_alerts if restored else []
         if restored:
@@ -182,15 +174,10 @@ class AnalyticsService:
         if self.history is None:
             return
         now_ms = int(self.clock() * 1000)
-        found = {
-            f"{d.site}/{d.device}": forecasts_for(self.history, d, now_ms) for d in self.devices()
-        }
-        self.forecasts = found
-        if self.forecasts_path is not None:
-            # Written whole and renamed, so the API's PM job never reads half a file.
-            partial = self.forecasts_path.with_suffix(".partial")
-            partial.write_text(json.dumps({"computed_ms": now_ms, "devices": found}))
-            partial.replace(self.forecasts_path)
+        found = tuple(forecasts_for(self.history, d, now_ms) for d in self.devices())
+        self.forecasts = ForecastRun(now_ms, found)
+        if self.save_forecasts is not None:  # all in one transaction (ForecastStore)
+            self.save_forecasts(self.forecasts)
 
     def refit(self) -> None:
         """Relearn each device from its last week, leaving out the periods of its alerts."""
@@ -251,12 +238,12 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     sink = FanOut(journal, DeskSink(Desk(store, store.sla_policies)))
     influx = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
     session = SessionOptions(client_id=args.client_id, topic_filter=args.topic)
-    forecasts = Path(settings.state_dir) / "analytics" / "forecasts.json"
     history = InfluxHistory(influx)
     subscribed = Path(settings.state_dir) / "analytics" / "subscribed"
     engine = EngineSettings(warmup=args.warmup, warmup_s=args.warmup_hours * 3600)
     snapshot = Path(settings.state_dir) / "analytics" / "engine.snapshot"
-    service = AnalyticsService(settings, session, sink, history, forecasts_path=forecasts,
+    service = AnalyticsService(settings, session, sink, history,
+                               save_forecasts=store.replace_forecasts,
                                subscribed_path=subscribed, engine=engine,
                                snapshot_path=snapshot)  # fmt: skip
     try:

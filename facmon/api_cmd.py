@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import logging
 import multiprocessing
 import os
@@ -20,7 +19,6 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache, partial
-from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -34,7 +32,7 @@ from facmon.notify import deliver_notifications
 from facmon.platform_sources import platform_for
 from ingest import InfluxClient
 from maintenance.desk import Desk
-from maintenance.jobs import DeviceOutlook, generate_pm_orders, sweep_sla
+from maintenance.jobs import generate_pm_orders, outlooks_from, sweep_sla
 from maintenance.migrate import upgrade
 from maintenance.sql import SqlStore
 from maintenance.store import Role
@@ -91,8 +89,7 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
     store = open_store(settings)
     desk = Desk(store, store.sla_policies)
     scheduler = BackgroundScheduler()
-    forecasts = Path(settings.state_dir) / "analytics" / "forecasts.json"
-    jobs = partial(_maintenance_jobs, desk, store, forecasts, settings.notify_url)
+    jobs = partial(_maintenance_jobs, desk, store, settings.notify_url)
     scheduler.add_job(jobs, "interval", seconds=args.jobs_every)
     scheduler.start()
     influx = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
@@ -153,9 +150,10 @@ def serve(app: FastAPI, host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_config=None)
 
 
-def _maintenance_jobs(desk: Desk, store: SqlStore, forecasts: Path, notify_url: str | None) -> None:
+def _maintenance_jobs(desk: Desk, store: SqlStore, notify_url: str | None) -> None:
     now = datetime.now(UTC)
-    for order in generate_pm_orders(store, desk, now, outlooks=read_outlooks(forecasts)):
+    outlooks = outlooks_from(store.latest_forecasts())
+    for order in generate_pm_orders(store, desk, now, outlooks=outlooks):
         log.info(f"preventive maintenance order {order.id} opened: {order.title}")
     sweep = sweep_sla(store, store.sla_policies(), now)
     for note in sweep.notifications:
@@ -164,20 +162,3 @@ def _maintenance_jobs(desk: Desk, store: SqlStore, forecasts: Path, notify_url: 
         deliver_notifications(store, notify_url, now)
     for order in desk.verify_closures():
         log.info(f"work order {order.id} closed: the fix is verified by telemetry")
-
-
-def read_outlooks(path: Path) -> dict[str, DeviceOutlook]:
-    """Meters and forecasts from the analytics service's forecasts file ({} if none yet)."""
-    try:
-        devices = json.loads(path.read_text())["devices"]
-    except (OSError, ValueError, KeyError):
-        return {}
-    return {key: _outlook(found) for key, found in devices.items()}
-
-
-def _outlook(found: dict[str, Any]) -> DeviceOutlook:
-    usage, health = found.get("usage") or {}, found.get("health") or {}
-    crossing_ms = health.get("crossing_ms")
-    crossing = None if crossing_ms is None else datetime.fromtimestamp(crossing_ms / 1000, UTC)
-    return DeviceOutlook(usage.get("meter"), usage.get("reading"), usage.get("per_day"),
-                         health.get("metric"), crossing)  # fmt: skip

@@ -42,12 +42,12 @@ import httpx
 from rich.console import Console
 
 from api import create_app, create_key
-from facility import Settings
+from facility import AlertNotice, Settings
 from facmon import logs
 from facmon.api_cmd import kpi_worker
 from facmon.api_cmd import serve as serve_api
 from facmon.localstack import free_port
-from maintenance.desk import AlertNotice, Desk, priority_for
+from maintenance.desk import Desk, priority_for
 from maintenance.domain import ACTIONS, Action, Priority, Status
 from maintenance.migrate import upgrade
 from maintenance.sla import DEFAULT_POLICIES, SlaPolicy, choose_policy, due_times

@@ -36,7 +36,6 @@ def platform_for(settings: Settings, influx: InfluxClient) -> Platform:
     return Platform(
         telemetry=InfluxTelemetry(influx),
         ingest=IngestFiles(state / "ingest" / "ingest.db"),
-        forecasts_path=state / "analytics" / "forecasts.json",
         contract_path=_contract(),
         provision=lambda site, kind, device: _provision(state, device_ref(site, kind, device)),
         provisioned=lambda: {str(a["username"]) for a in devices_cmd.list_accounts(state)},

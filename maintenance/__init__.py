@@ -1,7 +1,12 @@
 """Alerts, work orders, SLA policies, preventive maintenance and KPIs (SQLAlchemy at the edge).
 
 Pure rules: domain.py (lifecycle), sla.py, kpis.py, pm.py, desk.py (alerts to work orders),
-jobs.py. The database: store.py (the protocol), sql.py and migrations/ (SQLAlchemy, Alembic).
+queue.py (pages of the work-order queue judged by SLA), jobs.py. The database: store.py (one
+protocol per kind of record, and Store, their union), sql/ and migrations/ (SQLAlchemy,
+Alembic).
+
+Other packages import what they need from here (`from maintenance import Desk`), never from
+the modules inside.
 """
 
 from maintenance.alerting import (
@@ -10,74 +15,184 @@ from maintenance.alerting import (
     dismiss_alert,
     open_alerts_by_device,
 )
-from maintenance.desk import AlertNotice, Desk, DeskSettings, FixNotVerified
+from maintenance.desk import (
+    Desk,
+    DeskSettings,
+    DeskStore,
+    FixNotVerified,
+    priority_for,
+    revise_alert,
+)
 from maintenance.domain import (
+    ACTIONS,
     ACTIVE_STATUSES,
     Action,
+    HistoryEntry,
     InvalidTransition,
     Priority,
     Status,
     WorkOrder,
+    apply_action,
+)
+from maintenance.jobs import (
+    DeviceOutlook,
+    PmStore,
+    SlaSweep,
+    SweepStore,
+    generate_pm_orders,
+    outlooks_from,
+    sweep_sla,
 )
 from maintenance.kpi_report import DEFAULT_KPI_PERIOD, kpi_report, trend_point
-from maintenance.migrate import upgrade
-from maintenance.pm import EveryDays, EveryUsage, PmPlan, Trigger
+from maintenance.kpis import compute_kpis, compute_kpis_by, status_at
+from maintenance.migrate import current_revision, head_revision, upgrade
+from maintenance.pm import (
+    PLAN_TEMPLATES,
+    EveryDays,
+    EveryUsage,
+    PlanState,
+    PmPlan,
+    Trigger,
+    WhenForecast,
+    due_occurrences,
+    orders_to_generate,
+    plans_for_devices,
+    pm_compliance,
+)
 from maintenance.pm_triggers import InvalidPlan, pm_trigger
-from maintenance.sla import BusinessCalendar, SlaPolicy, SlaState, choose_policy, sla_status
-from maintenance.sql import DatabaseNotMigrated, SqlStore
+from maintenance.queue import is_breached, orders_page
+from maintenance.sla import (
+    DEFAULT_POLICIES,
+    BusinessCalendar,
+    SlaPolicy,
+    SlaState,
+    add_business_time,
+    business_minutes_between,
+    choose_policy,
+    due_times,
+    escalate,
+    hold_intervals,
+    sla_status,
+)
+from maintenance.sql import (
+    Crew,
+    DatabaseNotMigrated,
+    DeviceInfo,
+    SqlStore,
+    Technician,
+    for_writing,
+    make_engine,
+    metadata,
+)
 from maintenance.store import (
+    AlertQuery,
     AlertRecord,
     AlertState,
+    AlertStore,
     ApiKey,
     Comment,
     Duplicate,
+    ForecastStore,
+    KeyStore,
     NotFound,
+    Notification,
+    NotificationStore,
+    OrderStore,
+    PmPlanStore,
     Role,
+    SlaPolicyStore,
     Store,
     VersionConflict,
     WorkOrderQuery,
 )
 
 __all__ = [
+    "ACTIONS",
     "ACTIVE_STATUSES",
     "DEFAULT_KPI_PERIOD",
+    "DEFAULT_POLICIES",
+    "PLAN_TEMPLATES",
     "Action",
-    "AlertNotice",
+    "AlertQuery",
     "AlertRecord",
     "AlertState",
+    "AlertStore",
     "AlertTransitionRefused",
     "ApiKey",
     "BusinessCalendar",
     "Comment",
+    "Crew",
     "DatabaseNotMigrated",
     "Desk",
     "DeskSettings",
+    "DeskStore",
+    "DeviceInfo",
+    "DeviceOutlook",
     "Duplicate",
     "EveryDays",
     "EveryUsage",
     "FixNotVerified",
+    "ForecastStore",
+    "HistoryEntry",
     "InvalidPlan",
     "InvalidTransition",
+    "KeyStore",
     "NotFound",
+    "Notification",
+    "NotificationStore",
+    "OrderStore",
+    "PlanState",
     "PmPlan",
+    "PmPlanStore",
+    "PmStore",
     "Priority",
     "Role",
     "SlaPolicy",
+    "SlaPolicyStore",
     "SlaState",
+    "SlaSweep",
     "SqlStore",
     "Status",
     "Store",
+    "SweepStore",
+    "Technician",
     "Trigger",
     "VersionConflict",
+    "WhenForecast",
     "WorkOrder",
     "WorkOrderQuery",
     "acknowledge_alert",
+    "add_business_time",
+    "apply_action",
+    "business_minutes_between",
     "choose_policy",
+    "compute_kpis",
+    "compute_kpis_by",
+    "current_revision",
     "dismiss_alert",
+    "due_occurrences",
+    "due_times",
+    "escalate",
+    "for_writing",
+    "generate_pm_orders",
+    "head_revision",
+    "hold_intervals",
+    "is_breached",
     "kpi_report",
+    "make_engine",
+    "metadata",
     "open_alerts_by_device",
+    "orders_page",
+    "orders_to_generate",
+    "outlooks_from",
+    "plans_for_devices",
+    "pm_compliance",
     "pm_trigger",
+    "priority_for",
+    "revise_alert",
     "sla_status",
+    "status_at",
+    "sweep_sla",
     "trend_point",
     "upgrade",
 ]

@@ -16,21 +16,28 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
+from facility import AlertNotice
 from maintenance.domain import Action, Priority, Status, WorkOrder, apply_action
 from maintenance.sla import SlaPolicy, choose_policy, due_times
 from maintenance.store import (
     AlertRecord,
     AlertState,
+    AlertStore,
     Comment,
-    Store,
+    OrderStore,
     VersionConflict,
     WorkOrderQuery,
 )
 
-__all__ = ["AlertNotice", "Desk", "DeskSettings", "FixNotVerified", "priority_for"]
+__all__ = ["Desk", "DeskSettings", "DeskStore", "FixNotVerified", "priority_for"]
 
 TELEMETRY = "telemetry"  # the actor name for changes the data made
+
+
+class DeskStore(OrderStore, AlertStore, Protocol):
+    """What the desk keeps: work orders (with comments) and alerts."""
 
 
 class FixNotVerified(Exception):
@@ -41,21 +48,6 @@ class FixNotVerified(Exception):
 class DeskSettings:
     verify_clear: timedelta = timedelta(minutes=30)  # clear this long before a fix is verified
     repeat_window: timedelta = timedelta(days=7)  # a recurrence within it is a repeat failure
-
-
-@dataclass(frozen=True)
-class AlertNotice:
-    """An alert change as maintenance hears it (analytics' AlertChange, translated by wiring)."""
-
-    change: str  # raised | updated | cleared
-    site: str
-    kind: str
-    device: str
-    signature: str
-    severity: str  # critical | major | warning | info
-    at: datetime
-    evidence: tuple[str, ...] = ()
-    score: float = 0.0
 
 
 _LIFE_SAFETY = ("fire_alarm", "entrapment")
@@ -74,7 +66,7 @@ class Desk:
 
     def __init__(
         self,
-        store: Store,
+        store: DeskStore,
         policies: Callable[[], Sequence[SlaPolicy]],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         settings: DeskSettings = DeskSettings(),
@@ -245,7 +237,7 @@ ALERT_RETRIES = 5
 
 
 def revise_alert(
-    store: Store, alert: AlertRecord, change: Callable[[AlertRecord], AlertRecord]
+    store: AlertStore, alert: AlertRecord, change: Callable[[AlertRecord], AlertRecord]
 ) -> AlertRecord:
     """Store `change(alert)`; if someone stored a newer version first (people acknowledge and
     dismiss alerts while the analytics service updates and clears them), apply `change` to that

@@ -9,16 +9,41 @@ leaves that order for the next run.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Protocol
 
+from facility import DeviceForecast, ForecastRun
 from maintenance.desk import Desk
 from maintenance.domain import ACTIVE_STATUSES, WorkOrder
 from maintenance.pm import EveryUsage, PlanState, PmPlan, WhenForecast, orders_to_generate
 from maintenance.sla import SlaPolicy, SlaReport, SlaState, choose_policy, escalate, sla_status
-from maintenance.store import Notification, Store, VersionConflict, WorkOrderQuery
+from maintenance.store import (
+    Notification,
+    NotificationStore,
+    OrderStore,
+    PmPlanStore,
+    VersionConflict,
+    WorkOrderQuery,
+)
 
-__all__ = ["DeviceOutlook", "SlaSweep", "generate_pm_orders", "sweep_sla"]
+__all__ = [
+    "DeviceOutlook",
+    "PmStore",
+    "SlaSweep",
+    "SweepStore",
+    "generate_pm_orders",
+    "outlooks_from",
+    "sweep_sla",
+]
+
+
+class SweepStore(OrderStore, NotificationStore, Protocol):
+    """What the SLA sweep reads and writes: orders, and notifications for the outbox."""
+
+
+class PmStore(OrderStore, PmPlanStore, Protocol):
+    """What PM generation reads and writes: plans, their generated orders, and those orders."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +57,7 @@ class SlaSweep:
     notifications: list[str]
 
 
-def sweep_sla(store: Store, policies: Sequence[SlaPolicy], now: datetime) -> SlaSweep:
+def sweep_sla(store: SweepStore, policies: Sequence[SlaPolicy], now: datetime) -> SlaSweep:
     """Judge every active order against its policy; escalate breaches as the policy says."""
     due_soon: list[int] = []
     breached: list[int] = []
@@ -81,8 +106,25 @@ class DeviceOutlook:
     crossing: datetime | None = None
 
 
+def outlooks_from(run: ForecastRun) -> dict[str, DeviceOutlook]:
+    """Each device's outlook ("site/device") from analytics' latest forecasts."""
+    return {f"{f.site}/{f.device}": _outlook(f) for f in run.devices}
+
+
+def _outlook(forecast: DeviceForecast) -> DeviceOutlook:
+    usage, health = forecast.usage, forecast.health
+    outlook = DeviceOutlook()
+    if usage is not None:
+        outlook = DeviceOutlook(usage.meter, usage.reading, usage.per_day)
+    if health is None:
+        return outlook
+    crossing_ms = health.crossing_ms
+    crossing = None if crossing_ms is None else datetime.fromtimestamp(crossing_ms / 1000, UTC)
+    return replace(outlook, health_metric=health.metric, crossing=crossing)
+
+
 def generate_pm_orders(
-    store: Store,
+    store: PmStore,
     desk: Desk,
     now: datetime,
     lead_days: float = 7.0,
@@ -129,7 +171,7 @@ def _state(
     return PlanState(plan, last_done)
 
 
-def _pending(store: Store, plan: PmPlan, generated: dict[tuple[int, datetime], int]) -> bool:
+def _pending(store: OrderStore, plan: PmPlan, generated: dict[tuple[int, datetime], int]) -> bool:
     """The plan has an order not yet done."""
     return any(
         store.get_order(order_id).status.is_active
@@ -139,7 +181,7 @@ def _pending(store: Store, plan: PmPlan, generated: dict[tuple[int, datetime], i
 
 
 def _last_done(
-    store: Store, plan: PmPlan, generated: dict[tuple[int, datetime], int]
+    store: OrderStore, plan: PmPlan, generated: dict[tuple[int, datetime], int]
 ) -> datetime | None:
     done = [
         store.get_order(order_id).resolved_at

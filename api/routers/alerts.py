@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from api.auth import AlertReader, Worker
 from api.routers.common import API_PREFIX
 from api.schemas import AlertOut, DismissBody, RecordId, alert_out
-from maintenance import AlertState, Store, acknowledge_alert, dismiss_alert
+from maintenance import AlertQuery, AlertState, Store, acknowledge_alert, dismiss_alert
 
 __all__ = ["alerts_router"]
 
@@ -29,10 +29,8 @@ def alerts_router(store: Store) -> APIRouter:
     ) -> list[AlertOut]:
         """Alerts, newest first; `work_order_id` gives the alerts behind one work order.
         Roles: viewer, crew, manager, integrator, admin."""
-        found = store.list_alerts(state, site)
-        if work_order_id is not None:
-            found = [a for a in found if a.work_order_id == work_order_id]
-        return [alert_out(a) for a in found[:limit]]
+        query = AlertQuery(state=state, site=site, work_order_id=work_order_id, limit=limit)
+        return [alert_out(a) for a in store.find_alerts(query)]
 
     @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
     def acknowledge(alert_id: RecordId, caller: Worker) -> AlertOut:

@@ -57,7 +57,7 @@ def _detail(router: APIRouter, store: Store, platform: Platform) -> None:
         alerts = open_alerts_by_device(store, site)
         summary = _device_out(snapshot, alerts, platform.ingest.uncatalogued())
         username = username_for(ref)
-        forecast = next((f for f in forecasts_out(platform, site).devices
+        forecast = next((f for f in forecasts_out(store, site).devices
                          if f.device == device), None)  # fmt: skip
         topics = dict(zip(("telemetry", "event", "status"), device_topics(ref), strict=True))
         return DeviceDetailOut(**summary.model_dump(), metrics=_metrics(kind, snapshot),

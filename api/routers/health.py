@@ -31,7 +31,7 @@ def health_router(store: Store, platform: Platform) -> APIRouter:
         """200 when the database and InfluxDB answer, else 503; each check says what it found.
         No key needed (load balancers and uptime monitors call it)."""
         checks = {"database": _database(store), "influxdb": _influxdb(platform),
-                  "analytics": _analytics(platform)}  # fmt: skip
+                  "analytics": _analytics(store)}  # fmt: skip
         healthy = checks["database"].ok and checks["influxdb"].ok
         body = HealthOut(status="ok" if healthy else "degraded", checks=checks)
         return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
@@ -52,9 +52,9 @@ def _influxdb(platform: Platform) -> CheckOut:
     return CheckOut(ok=up, detail="answers" if up else "does not answer /ping")
 
 
-def _analytics(platform: Platform) -> CheckOut:
+def _analytics(store: Store) -> CheckOut:
     """Informational: forecasts are written by the analytics service once an hour."""
-    age = forecast_age_s(platform)
+    age = forecast_age_s(store)
     if age is None:
         return CheckOut(ok=False, detail="no forecasts written yet")
     return CheckOut(ok=age < FORECASTS_STALE_S, detail=f"forecasts written {age:.0f} s ago")

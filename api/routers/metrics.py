@@ -15,7 +15,7 @@ from api.auth import Anyone
 from api.routers.common import API_PREFIX
 from api.routers.forecasts import forecast_age_s
 from api.sources import Platform, SourceUnavailable
-from maintenance import ACTIVE_STATUSES, AlertState, Store, WorkOrderQuery
+from maintenance import ACTIVE_STATUSES, AlertState, Store
 
 __all__ = ["PlatformCollector", "metrics_router"]
 
@@ -58,18 +58,16 @@ class PlatformCollector(Collector):
     def _orders(self) -> Metric:
         family = GaugeMetricFamily("facmon_work_orders_active", "Active work orders",
                                    labels=["status", "priority"])  # fmt: skip
-        counts: Counter[tuple[str, str]] = Counter()
-        query = WorkOrderQuery(status=ACTIVE_STATUSES, with_history=False, limit=1_000_000)
-        counts.update((o.status.value, o.priority.value) for o in self.store.list_orders(query))
+        counts = self.store.order_counts(ACTIVE_STATUSES)
         for (status, priority), count in sorted(counts.items()):
-            family.add_metric([status, priority], count)
+            family.add_metric([status.value, priority.value], count)
         return family
 
     def _alerts(self) -> Metric:
         family = GaugeMetricFamily("facmon_alerts_open", "Open alerts", labels=["severity"])
-        counts = Counter(a.severity for a in self.store.list_alerts(AlertState.OPEN))
-        for severity, count in sorted(counts.items()):
-            family.add_metric([severity], count)
+        for (state, severity), count in sorted(self.store.alert_counts().items()):
+            if state is AlertState.OPEN:
+                family.add_metric([severity], count)
         return family
 
     def _outbox(self) -> Metric:
@@ -97,7 +95,7 @@ class PlatformCollector(Collector):
         yield family
 
     def _forecast_age(self) -> Metric | None:
-        age = forecast_age_s(self.platform)
+        age = forecast_age_s(self.store)
         if age is None:
             return None
         help_text = "Seconds since analytics last wrote forecasts"

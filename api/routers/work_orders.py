@@ -24,13 +24,10 @@ from maintenance import (
     Action,
     Desk,
     Priority,
-    SlaState,
     Status,
     Store,
-    WorkOrder,
     WorkOrderQuery,
-    choose_policy,
-    sla_status,
+    orders_page,
 )
 
 __all__ = ["work_orders_router"]
@@ -100,20 +97,10 @@ def _reads(router: APIRouter, desk: Desk, store: Store) -> None:
             offset=offset,
             with_history=breached is not None,
         )  # holds pause SLA clocks
-        orders = store.list_orders(query)
-        if breached is not None:
-            orders = [o for o in orders if _is_breached(desk, o) == breached]
+        orders = orders_page(store, query, desk.policies(), desk.clock(), breached)
         return [order_out(o) for o in orders]
 
     @router.get("/work-orders/{order_id}", response_model=WorkOrderDetail)
     def get_work_order(order_id: RecordId, _: Reader) -> WorkOrderDetail:
         """One work order, its history and comments. Roles: viewer, crew, manager, admin."""
         return order_detail(store.get_order(order_id), store.comments(order_id))
-
-
-def _is_breached(desk: Desk, order: WorkOrder) -> bool:
-    policy = choose_policy(desk.policies(), order.priority, order.kind)
-    if policy is None:
-        return False
-    report = sla_status(order, policy, desk.clock())
-    return SlaState.BREACHED in (report.response.state, report.resolution.state)

@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import create_key
-from maintenance.desk import AlertNotice, Desk, DeskSettings
+from facility import AlertNotice
+from maintenance.desk import Desk, DeskSettings
 from maintenance.domain import Priority
 from maintenance.migrate import upgrade
 from maintenance.sla import SlaPolicy

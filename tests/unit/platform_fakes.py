@@ -72,5 +72,4 @@ class FakeIngest:
 
 def fake_platform(tmp: Path, telemetry: FakeTelemetry | None = None,
                   ingest: FakeIngest | None = None, **options: Any) -> Platform:  # fmt: skip
-    return Platform(telemetry or FakeTelemetry(), ingest or FakeIngest(),
-                    tmp / "forecasts.json", CONTRACT, **options)  # fmt: skip
+    return Platform(telemetry or FakeTelemetry(), ingest or FakeIngest(), CONTRACT, **options)

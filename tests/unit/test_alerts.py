@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from analytics.alerts import AlertPolicy, AlertTracker, ChangeKind, Condition, Severity
 from analytics.rules import SilenceWatch, condition_for_event, condition_for_status
-from facility import DeviceRef, EquipmentKind, Event, StatusChange
+from facility import AlertNotice, DeviceRef, EquipmentKind, Event, StatusChange
 
 PUMP = DeviceRef("s", EquipmentKind.PUMP, "pump-01")
 PANEL = DeviceRef("s", EquipmentKind.FIRE_PANEL, "fp-01")
@@ -133,3 +135,19 @@ def test_silence_is_judged_against_the_device_own_interval() -> None:
     assert "no data for 12 min (expected every 120 s)" in silent[0].evidence[0]
     resumed = watch.seen(PUMP, 71 * MIN)
     assert resumed is not None and not resumed.active
+
+
+def test_a_change_becomes_the_sinks_message_stamped_with_its_own_moment() -> None:
+    tracker = AlertTracker(POLICY)
+    raised = tracker.observe_all([vibration(m, True, 3.5) for m in range(11)])[0]
+    notice = raised.notice()
+    assert notice == AlertNotice(
+        "raised", "s", "pump", "pump-01", "vibration_mm_s:high", "warning",
+        datetime.fromtimestamp(10 * 60, UTC), ("vibration_mm_s 3.5× its normal level",), 3.5,
+    )  # fmt: skip
+    cleared = tracker.observe_all([vibration(m, False) for m in range(11, 42)])[-1]
+    assert cleared.kind is ChangeKind.CLEARED
+    assert (cleared.notice().change, cleared.notice().at) == (
+        "cleared",
+        datetime.fromtimestamp(41 * 60, UTC),
+    )

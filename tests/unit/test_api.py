@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
@@ -14,7 +15,8 @@ from pydantic import BaseModel
 
 from api.app import create_app
 from api.auth import create_key
-from maintenance.desk import AlertNotice, Desk
+from facility import AlertNotice
+from maintenance.desk import Desk
 from maintenance.domain import Priority
 from maintenance.sla import SlaPolicy
 from maintenance.store import Role
@@ -325,3 +327,26 @@ def test_every_route_declares_the_shape_of_its_answer(world) -> None:
             route.response_class, DefaultPlaceholder
         )
         assert declared, f"{route.path} declares neither a response model nor a response class"
+
+
+def test_breached_orders_past_the_first_page_are_found_and_paged_after_judging() -> None:
+    """10 breached P2 orders sit behind 50 fresh P1 ones in queue order: the breached filter
+    pages over what it kept (it once filtered a page already cut, and came back empty)."""
+    store, now = MemoryStore(), [T0]
+    policies = [POLICY, replace(POLICY, id=2, name="life safety", priority=Priority.P1)]
+    desk = Desk(store, lambda: policies, clock=lambda: now[0])
+    late = [desk.open(f"late {n}", Priority.P2, "crew-1").id for n in range(10)]
+    now[0] = T0 + timedelta(hours=10)  # the P2 orders missed both targets by now
+    fresh = [desk.open(f"fresh {n}", Priority.P1, "crew-1").id for n in range(50)]
+    key = create_key(store, "viewer-1", Role.VIEWER)[1]
+    client = TestClient(create_app(store, desk))
+
+    def ids(**params: Any) -> list[int]:
+        reply = client.get("/api/v1/work-orders", params=params, headers=auth(key))
+        return [o["id"] for o in reply.json()]
+
+    assert ids() == fresh  # the first page: no breached order on it
+    assert ids(breached="true") == late
+    assert ids(breached="true", limit=4, offset=8) == late[8:]
+    assert ids(breached="false", limit=30, offset=40) == fresh[40:]
+    assert ids(breached="false", offset=50) == []

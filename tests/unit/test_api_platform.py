@@ -16,7 +16,8 @@ from api.app import create_app
 from api.auth import create_key
 from api.sources import DeadLetterRow, DeviceSnapshot
 from api.stream import ChangeFeed
-from maintenance.desk import AlertNotice, Desk
+from facility import AlertNotice, DeviceForecast, ForecastRun, HealthForecast, UsageForecast
+from maintenance.desk import Desk
 from maintenance.store import Notification, Role
 from tests.unit.memory_store import MemoryStore
 from tests.unit.platform_fakes import FakeIngest, FakeTelemetry, fake_platform
@@ -133,14 +134,13 @@ def test_events_newest_first_with_their_fields(world: World) -> None:
 def test_forecasts_soonest_first_and_empty_before_analytics_wrote_any(world: World) -> None:
     assert world.get("forecasts").json() == {"computed_at": None, "devices": []}
     day = 86_400_000
-    world.platform.forecasts_path.write_text(json.dumps({"computed_ms": NOW_MS, "devices": {
-        "tower-a/p1": {"health": {"metric": "vibration_mm_s", "crossing_ms": NOW_MS + 9 * day,
-                                  "earliest_ms": NOW_MS + 5 * day, "latest_ms": None,
-                                  "reason": "rising 0.1 mm/s a day"}},
-        "tower-a/l1": {"usage": {"meter": "trips", "reading": 10, "per_day": 5, "due_at": 100,
-                                 "due_ms": NOW_MS + 2 * day}},
-        "tower-b/g1": {},
-    }}))  # fmt: skip
+    world.store.replace_forecasts(ForecastRun(NOW_MS, (
+        DeviceForecast("tower-a", "pump", "p1", health=HealthForecast(
+            "vibration_mm_s", NOW_MS + 9 * day, NOW_MS + 5 * day, None, "rising 0.1 mm/s a day")),
+        DeviceForecast("tower-a", "elevator", "l1", usage=UsageForecast(
+            "trips", 10, 5, 100, NOW_MS + 2 * day)),
+        DeviceForecast("tower-b", "access_gate", "g1"),
+    )))  # fmt: skip
     found = world.get("forecasts", Role.CREW).json()
     assert [d["device"] for d in found["devices"]] == ["l1", "p1", "g1"]
     assert found["devices"][1]["health"]["latest_at"] is None

@@ -184,8 +184,8 @@ def _state_volume(name: str) -> str:
 
 
 def test_analytics_and_api_share_the_database_and_the_state_directory() -> None:
-    # The API reads the forecasts analytics writes to the state directory, and both use the
-    # work-order database; `facmon keys create` run in the api container uses the same one.
+    # The API reads the forecasts analytics writes to the work-order database, and both share
+    # the state directory; `facmon keys create` run in the api container uses the same one.
     users = ("migrate", "analytics", "api")
     urls = {_environment(_services()[name])["FACMON_DATABASE_URL"] for name in users}
     assert len(urls) == 1

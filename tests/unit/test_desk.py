@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from maintenance.desk import AlertNotice, Desk, DeskSettings, FixNotVerified, revise_alert
+from facility import AlertNotice
+from maintenance.desk import Desk, DeskSettings, FixNotVerified, revise_alert
 from maintenance.domain import Action, InvalidTransition, Priority, Status
 from maintenance.sla import SlaPolicy
 from maintenance.store import AlertRecord, AlertState, VersionConflict

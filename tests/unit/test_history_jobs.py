@@ -51,10 +51,12 @@ def test_refit_history_leaves_out_the_device_alert_periods_only() -> None:
 
 def test_forecasts_give_the_health_crossing_and_the_usage_due_date() -> None:
     found = forecasts_for(MemoryHistory(), PUMP, NOW)
-    health, usage = found["health"], found["usage"]
-    assert found["kind"] == "pump"
-    assert health["metric"] == "vibration_mm_s"
-    assert abs(health["crossing_ms"] - (NOW + 41 * DAY)) < DAY  # 3.0 + 0.1/day reaches 7.1
-    assert "vibration_mm_s is" in health["reason"]
-    assert usage["meter"] == "run_hours_h" and abs(usage["per_day"] - 10.0) < 0.01
-    assert usage["due_at"] == 12_000
+    health, usage = found.health, found.usage
+    assert health is not None and usage is not None
+    assert (found.site, found.kind, found.device) == (PUMP.site, "pump", PUMP.device)
+    assert health.metric == "vibration_mm_s"
+    assert health.crossing_ms is not None
+    assert abs(health.crossing_ms - (NOW + 41 * DAY)) < DAY  # 3.0 + 0.1/day reaches 7.1
+    assert "vibration_mm_s is" in health.reason
+    assert usage.meter == "run_hours_h" and abs(usage.per_day - 10.0) < 0.01
+    assert usage.due_at == 12_000

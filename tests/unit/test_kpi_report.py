@@ -7,18 +7,28 @@ from dataclasses import replace
 from maintenance.domain import Priority, Status
 from maintenance.kpi_report import kpi_report, trend_point
 from maintenance.kpis import compute_kpis, compute_kpis_by
+from maintenance.pm import EveryDays, PmPlan
 from maintenance.store import AlertRecord, AlertState
 from tests.unit.memory_store import MemoryStore
 from tests.unit.test_kpis import END, PM_IDS, START, t, week, wo
 
+EVERY_MONTH = EveryDays(30)
+
 
 def store_with_the_week() -> MemoryStore:
     store = MemoryStore()
-    for order in week():
-        store.add_order(order)
-    store.add_order(wo(10, Priority.P1, Status.OPEN, END, site="s3"))  # opened as it ends
-    for plan_id, order_id in enumerate(sorted(PM_IDS), start=1):
-        store.record_pm_order(plan_id, t(3, 1), order_id)
+    # The store numbers orders itself: added in id order, they keep the ids PM_IDS name.
+    for order in sorted(week(), key=lambda o: o.id or 0):
+        assert store.add_order(replace(order, id=None)).id == order.id
+    store.add_order(
+        replace(wo(10, Priority.P1, Status.OPEN, END, site="s3"), id=None)
+    )  # opened as it ends
+    for order_id in sorted(PM_IDS):
+        plan = store.add_pm_plan(
+            PmPlan(None, f"plan {order_id}", "s1", None, "pump", "", EVERY_MONTH)
+        )
+        assert plan.id is not None
+        store.record_pm_order(plan.id, t(3, 1), order_id)
     said = [(AlertState.ACKNOWLEDGED, t(3, 1, 10)), (AlertState.DISMISSED, t(3, 3)),
             (AlertState.OPEN, t(3, 4))]  # fmt: skip
     for state, at in said:

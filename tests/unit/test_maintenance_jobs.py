@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from facmon.api_cmd import read_outlooks
+from facility import DeviceForecast, ForecastRun, HealthForecast, UsageForecast
 from maintenance.desk import Desk
 from maintenance.domain import Action, Priority, WorkOrder
-from maintenance.jobs import DeviceOutlook, generate_pm_orders, sweep_sla
+from maintenance.jobs import DeviceOutlook, generate_pm_orders, outlooks_from, sweep_sla
 from maintenance.pm import EveryDays, EveryUsage, PmPlan, WhenForecast
 from maintenance.sla import SlaPolicy
 from maintenance.store import VersionConflict
@@ -122,15 +120,15 @@ def test_usage_and_condition_plans_follow_the_meters_and_forecasts_of_analytics(
     assert {plan_id for plan_id, _ in store.pm_orders()} == {lift.id, pump.id}
 
 
-def test_the_analytics_forecasts_file_becomes_device_outlooks(tmp_path: Path) -> None:
-    path = tmp_path / "forecasts.json"
-    assert read_outlooks(path) == {}  # analytics has not written one yet
+def test_the_analytics_forecasts_become_device_outlooks() -> None:
+    assert outlooks_from(ForecastRun(None)) == {}  # analytics has not written any yet
     crossing_ms = int((T0 + timedelta(days=10)).timestamp() * 1000)
-    usage = {"meter": "trips", "reading": 12.0, "per_day": 3.0, "due_at": 50, "due_ms": 1}
-    health = {"metric": "door_close_time_s", "crossing_ms": crossing_ms}
-    device = {"usage": usage, "health": health}
-    path.write_text(json.dumps({"computed_ms": 0, "devices": {"s/lift-1": device}}))
-    (outlook,) = read_outlooks(path).values()
-    assert outlook == DeviceOutlook(
+    usage = UsageForecast("trips", 12.0, 3.0, 50, 1)
+    health = HealthForecast("door_close_time_s", crossing_ms)
+    run = ForecastRun(0, (DeviceForecast("s", "elevator", "lift-1", health, usage),
+                          DeviceForecast("s", "pump", "pump-1")))  # fmt: skip
+    outlooks = outlooks_from(run)
+    assert outlooks["s/lift-1"] == DeviceOutlook(
         "trips", 12.0, 3.0, "door_close_time_s", T0 + timedelta(days=10)
     )
+    assert outlooks["s/pump-1"] == DeviceOutlook()

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from maintenance.desk import AlertNotice, Desk, DeskSettings, FixNotVerified
+from facility import AlertNotice
+from maintenance.desk import Desk, DeskSettings, FixNotVerified
 from maintenance.domain import Action, InvalidTransition, Priority, Status, WorkOrder
 from maintenance.sla import SlaPolicy
 from maintenance.store import VersionConflict
