@@ -46,7 +46,7 @@ from facility import Settings
 from facmon import logs
 from facmon.api_cmd import kpi_worker
 from facmon.api_cmd import serve as serve_api
-from facmon.localstack import free_port
+from localservers import free_port
 from maintenance.desk import AlertNotice, Desk, priority_for
 from maintenance.domain import ACTIONS, Action, Priority, Status
 from maintenance.migrate import upgrade

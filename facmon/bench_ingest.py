@@ -42,8 +42,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from facility import Settings
-from facmon.localstack import Influxd, Mosquitto, free_port
 from ingest import InfluxClient
+from localservers import Influxd, Mosquitto, free_port
 from simulators import LoadReport, run_load
 
 Buckets = tuple[tuple[float, float], ...]  # a cumulative histogram: (upper bound s, count)

@@ -23,8 +23,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from analytics.alerts import AlertChange, ChangeKind
 from facility import Settings
 from facmon.analytics_cmd import AnalyticsService
-from facmon.localstack import Mosquitto
 from ingest import SessionOptions
+from localservers import Mosquitto
 
 MIN_MS = 60_000
 

@@ -8,7 +8,7 @@ All files live in ``<FACMON_STATE_DIR>/mosquitto/``, the directory `facmon up` g
 - ``acl``: Mosquitto's ACL file, regenerated from ``passwd`` on every change (mode 0600);
 - ``service.json``: the platform account's username and password (mode 0600), created on
   first use and read through `service_credentials` by the platform's own services;
-- ``mosquitto-<port>.pid``: written by a broker that facmon.localstack started with this
+- ``mosquitto-<port>.pid``: written by a broker that localservers started with this
   directory as its ``auth_dir``; such brokers get SIGHUP after every change and reload both
   files without a restart.
 
@@ -93,7 +93,7 @@ def auth_dir(state_dir: Path) -> Path:
 
 def service_credentials(state_dir: Path) -> tuple[str, str] | None:
     """The platform account's (username, password), or None before any device is provisioned
-    (the broker is then anonymous, see facmon.localstack.Mosquitto)."""
+    (the broker is then anonymous, see localservers.Mosquitto)."""
     path = auth_dir(state_dir) / "service.json"
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
@@ -151,7 +151,7 @@ def reload_brokers(state_dir: Path) -> list[int]:
     then reloads the password file and ACL, and drops connected clients whose password no
     longer matches. Returns the process ids signalled."""
     signalled: list[int] = []
-    # The pid file name is facmon.localstack's: mosquitto-<port>.pid.
+    # The pid file name is localservers's: mosquitto-<port>.pid.
     for pid_file in sorted(auth_dir(state_dir).glob("mosquitto-*.pid")):
         pid = _running_mosquitto(pid_file)
         if pid is None:

@@ -36,9 +36,9 @@ from facility import EquipmentKind, Settings
 from facmon import ingest_cmd
 from facmon.api_cmd import open_store
 from facmon.devices_cmd import auth_dir, service_credentials
-from facmon.localstack import Influxd, Mosquitto, is_reachable
 from facmon.simulate_cmd import KIND_OPTIONS
 from ingest import InfluxClient, InfluxRejected, InfluxUnavailable, IngestMetrics, IngestService
+from localservers import Influxd, Mosquitto, is_reachable
 from maintenance.pm import PLAN_TEMPLATES, PmPlan, plans_for_devices
 from maintenance.sla import DEFAULT_POLICIES
 from maintenance.store import Role

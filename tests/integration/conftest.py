@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from facmon.localstack import Influxd, Mosquitto
+from localservers import Influxd, Mosquitto
 from tests.integration.harness import Counter, Device, IngestProcess
 
 

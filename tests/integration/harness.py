@@ -18,8 +18,8 @@ import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from facmon.localstack import Influxd, Mosquitto, free_port
 from ingest import DeadLetterStore, InfluxClient
+from localservers import Influxd, Mosquitto, free_port
 
 
 def up_environment(state: Path) -> dict[str, str]:

@@ -33,7 +33,7 @@ from facmon.devices_cmd import (
     revoke,
     service_credentials,
 )
-from facmon.localstack import Mosquitto
+from localservers import Mosquitto
 from tests.integration.harness import wait_for
 
 pytestmark = pytest.mark.integration

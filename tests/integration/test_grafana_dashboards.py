@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from facility import CATALOGUE, EquipmentKind, MetricType
-from facmon.localstack import Influxd
 from ingest import InfluxClient, decode_message, encode_lines
+from localservers import Influxd
 from simulators import Message, Simulation, SimulationOptions, realistic_mix
 
 pytestmark = pytest.mark.integration

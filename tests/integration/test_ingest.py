@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from facmon.localstack import Influxd
+from localservers import Influxd
 from tests.integration.harness import (
     BackgroundPublisher,
     count_points,

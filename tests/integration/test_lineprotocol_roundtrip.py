@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from facility import DeviceRef, EquipmentKind, Event, Reading
-from facmon.localstack import Influxd
 from ingest import InfluxClient, encode_lines
+from localservers import Influxd
 
 pytestmark = pytest.mark.integration
 

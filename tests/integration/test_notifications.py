@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from facmon.localstack import free_port
 from facmon.notify import deliver_notifications
+from localservers import free_port
 from maintenance.desk import Desk
 from maintenance.domain import Priority
 from maintenance.jobs import sweep_sla

@@ -9,10 +9,10 @@ import pytest
 
 from api.sources import EventQuery, SeriesQuery, SourceUnavailable
 from facility import DeviceRef, EquipmentKind
-from facmon.localstack import Influxd, free_port
 from facmon.platform_sources import InfluxTelemetry, IngestFiles
 from ingest import DeadLetter, DeadLetterStore, InfluxClient, Reason
 from ingest.extras import UncataloguedMetrics
+from localservers import Influxd, free_port
 
 pytestmark = pytest.mark.integration
 

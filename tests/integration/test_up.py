@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from facmon.localstack import free_port, is_reachable
 from ingest import InfluxClient
+from localservers import free_port, is_reachable
 from maintenance.sla import DEFAULT_POLICIES
 from tests.integration.harness import up_environment, wait_for
 

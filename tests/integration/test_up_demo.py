@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 from facility import EquipmentKind
-from facmon.localstack import free_port, is_reachable
 from facmon.simulate_cmd import ResumedSimulation
 from ingest import InfluxClient
+from localservers import free_port, is_reachable
 from simulators import Message, Simulation, SimulationOptions
 from tests.integration.harness import up_environment, wait_for
 
