@@ -16,7 +16,7 @@ from pathlib import Path
 
 from analytics.alerts import Alert
 from analytics.engine import Engine, EngineSettings
-from ingest.durable import write_atomically
+from facility import write_atomically
 
 log = logging.getLogger("facmon.analytics")
 

@@ -18,9 +18,8 @@ from api.sources import (
     SeriesQuery,
     SourceUnavailable,
 )
-from facility import DeviceRef, EquipmentKind, Settings
-from facility.credentials import device_ref
-from facmon import devices_cmd
+from broker import list_accounts, provision, reload_brokers
+from facility import DeviceRef, EquipmentKind, Settings, device_ref
 from ingest import DeadLetterStore, InfluxClient, InfluxRejected, InfluxUnavailable, Reason
 from ingest.extras import UncataloguedMetrics
 
@@ -39,7 +38,7 @@ def platform_for(settings: Settings, influx: InfluxClient) -> Platform:
         forecasts_path=state / "analytics" / "forecasts.json",
         contract_path=_contract(),
         provision=lambda site, kind, device: _provision(state, device_ref(site, kind, device)),
-        provisioned=lambda: {str(a["username"]) for a in devices_cmd.list_accounts(state)},
+        provisioned=lambda: {str(a["username"]) for a in list_accounts(state)},
     )
 
 
@@ -52,8 +51,8 @@ def _contract() -> Path:
 
 def _provision(state: Path, device: DeviceRef) -> dict[str, Any]:
     """New credentials for one device, in force at once in a broker facmon started."""
-    issued = devices_cmd.provision(state, [device])
-    devices_cmd.reload_brokers(state)
+    issued = provision(state, [device])
+    reload_brokers(state)
     found: dict[str, Any] = json.loads(issued[0].as_json())
     return found
 

@@ -32,10 +32,10 @@ from urllib.parse import urlparse
 from prometheus_client import start_http_server
 
 from api.auth import create_key
+from broker import auth_dir, service_credentials
 from facility import EquipmentKind, Settings
 from facmon import ingest_cmd
 from facmon.api_cmd import open_store
-from facmon.devices_cmd import auth_dir, service_credentials
 from facmon.simulate_cmd import KIND_OPTIONS
 from ingest import InfluxClient, InfluxRejected, InfluxUnavailable, IngestMetrics, IngestService
 from localservers import Influxd, Mosquitto, is_reachable
