@@ -4,5 +4,6 @@ from api.app import create_app
 from api.auth import create_key
 from api.kpi_cache import KpiCache
 from api.planning import kpis_in_database
+from api.platform import platform_for
 
-__all__ = ["KpiCache", "create_app", "create_key", "kpis_in_database"]
+__all__ = ["KpiCache", "create_app", "create_key", "kpis_in_database", "platform_for"]

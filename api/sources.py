@@ -1,7 +1,7 @@
 """What the platform routes read besides the work-order store, as small protocols.
 
 The API package does not speak InfluxDB or open ingest's files itself: `facmon api` passes in
-adapters (facmon/platform_sources.py), and unit tests pass in-memory ones. Each adapter raises
+adapters (api/platform.py), and unit tests pass in-memory ones. Each adapter raises
 `SourceUnavailable` when what it reads from cannot be reached; the routes answer 503 with the
 reason, and everything else keeps working.
 """

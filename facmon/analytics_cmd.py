@@ -28,10 +28,10 @@ from analytics.history import HistorySource, forecasts_for, healthy_history
 from facility import DeviceRef, Settings
 from facmon.api_cmd import open_store
 from facmon.engine_snapshot import EngineSnapshot, dump_snapshot, load_snapshot, save_snapshot
-from facmon.influx_history import InfluxHistory
 from facmon.ingest_cmd import stop_on_signals
-from ingest import AckToken, InfluxClient, MqttSubscriber, SessionOptions, decode_message
+from ingest import AckToken, MqttSubscriber, SessionOptions, decode_message
 from maintenance.desk import AlertNotice, Desk
+from timeseries import InfluxClient, InfluxHistory
 
 log = logging.getLogger("facmon.analytics")
 

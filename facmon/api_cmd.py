@@ -27,18 +27,17 @@ import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from fastapi import FastAPI
 
-from api import KpiCache, create_app, kpis_in_database
+from api import KpiCache, create_app, kpis_in_database, platform_for
 from api.auth import create_key
 from facility import Settings
 from facmon.db_cmd import sqlite_path
 from facmon.notify import deliver_notifications
-from facmon.platform_sources import platform_for
-from ingest import InfluxClient
 from maintenance.desk import Desk
 from maintenance.jobs import DeviceOutlook, generate_pm_orders, sweep_sla
 from maintenance.migrate import upgrade
 from maintenance.sql import SqlStore
 from maintenance.store import Role
+from timeseries import InfluxClient
 
 log = logging.getLogger("facmon.api")
 

@@ -42,9 +42,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from facility import Settings
-from ingest import InfluxClient
 from localservers import Influxd, Mosquitto, free_port
 from simulators import LoadReport, run_load
+from timeseries import InfluxClient
 
 Buckets = tuple[tuple[float, float], ...]  # a cumulative histogram: (upper bound s, count)
 

@@ -37,13 +37,14 @@ from facility import EquipmentKind, Settings
 from facmon import ingest_cmd
 from facmon.api_cmd import open_store
 from facmon.simulate_cmd import KIND_OPTIONS
-from ingest import InfluxClient, InfluxRejected, InfluxUnavailable, IngestMetrics, IngestService
+from ingest import IngestMetrics, IngestService
 from localservers import Influxd, Mosquitto, is_reachable
 from maintenance.pm import PLAN_TEMPLATES, PmPlan, plans_for_devices
 from maintenance.sla import DEFAULT_POLICIES
 from maintenance.store import Role
 from simulators import device_names
 from simulators.scenarios import LIVE_DEMO_HISTORY_MS
+from timeseries import InfluxClient, InfluxRejected, InfluxUnavailable
 
 log = logging.getLogger("facmon.up")
 

@@ -23,10 +23,10 @@ import pytest
 
 from facility import EquipmentKind
 from facmon.simulate_cmd import ResumedSimulation
-from ingest import InfluxClient
 from localservers import free_port, is_reachable
 from simulators import Message, Simulation, SimulationOptions
 from tests.integration.harness import up_environment, wait_for
+from timeseries import InfluxClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -1,20 +1,18 @@
-"""InfluxDB as the analytics' history source (the adapter behind analytics.history)."""
+"""A device's stored history read back with InfluxQL (what analytics' refits and forecasts need;
+it implements analytics' HistorySource protocol)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from facility import DeviceRef, Reading
-from ingest import InfluxClient, InfluxRejected, InfluxUnavailable
+from timeseries.client import InfluxClient, InfluxRejected, InfluxUnavailable
+from timeseries.quoting import quote
 
 __all__ = ["InfluxHistory"]
 
 # Values reported in events, not readings: field -> event type.
 _EVENT_FIELDS = {"voltage_under_load_v": "battery_test"}
-
-
-def _quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 class InfluxHistory:
@@ -52,7 +50,7 @@ class InfluxHistory:
     def _rows(
         self, select: str, device: DeviceRef, since_ms: int, until_ms: int, extra: str = ""
     ) -> list[dict[str, Any]]:
-        where = (f" WHERE site = '{_quote(device.site)}' AND device = '{_quote(device.device)}'"
+        where = (f" WHERE site = '{quote(device.site)}' AND device = '{quote(device.device)}'"
                  f" AND time >= {since_ms}ms AND time < {until_ms}ms{extra}")  # fmt: skip
         try:
             series = self.client.query(select + where + " ORDER BY time", epoch="ms")
