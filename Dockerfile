@@ -21,6 +21,7 @@ COPY dashboards ./dashboards
 COPY localservers ./localservers
 COPY broker ./broker
 COPY timeseries ./timeseries
+COPY notifications ./notifications
 COPY facmon ./facmon
 # installed as share/facmon/mqtt-contract.md: the API serves it to integrators
 COPY docs/mqtt-contract.md ./docs/mqtt-contract.md

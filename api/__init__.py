@@ -5,5 +5,14 @@ from api.auth import create_key
 from api.kpi_cache import KpiCache
 from api.planning import kpis_in_database
 from api.platform import platform_for
+from api.serving import kpi_worker, serve
 
-__all__ = ["KpiCache", "create_app", "create_key", "kpis_in_database", "platform_for"]
+__all__ = [
+    "KpiCache",
+    "create_app",
+    "create_key",
+    "kpi_worker",
+    "kpis_in_database",
+    "platform_for",
+    "serve",
+]

@@ -26,9 +26,8 @@ from analytics.alerts import Alert, AlertChange, AlertSink, ChangeKind
 from analytics.engine import Engine, EngineSettings
 from analytics.history import HistorySource, forecasts_for, healthy_history
 from facility import DeviceRef, Settings
-from facmon.api_cmd import open_store
 from facmon.engine_snapshot import EngineSnapshot, dump_snapshot, load_snapshot, save_snapshot
-from facmon.ingest_cmd import stop_on_signals
+from facmon.wiring import open_store, stop_on_signals
 from ingest import AckToken, MqttSubscriber, SessionOptions, decode_message
 from maintenance.desk import AlertNotice, Desk
 from timeseries import InfluxClient, InfluxHistory

@@ -41,11 +41,10 @@ from urllib.parse import urlencode
 import httpx
 from rich.console import Console
 
-from api import create_app, create_key
+from api import create_app, create_key, kpi_worker
+from api import serve as serve_api
 from facility import Settings
 from facmon import logs
-from facmon.api_cmd import kpi_worker
-from facmon.api_cmd import serve as serve_api
 from localservers import free_port
 from maintenance.desk import AlertNotice, Desk, priority_for
 from maintenance.domain import ACTIONS, Action, Priority, Status

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import signal
-import threading
-from types import FrameType
 
 from prometheus_client import start_http_server
 
 from facility import Settings
+from facmon.wiring import stop_on_signals
 from ingest import (
     BatchLimits,
     DecodePolicy,
@@ -19,8 +16,6 @@ from ingest import (
     IngestService,
     SessionOptions,
 )
-
-log = logging.getLogger("facmon.ingest")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,19 +68,6 @@ def options_from(args: argparse.Namespace) -> IngestOptions:
         policy=DecodePolicy(max_future_skew_ms=int(args.max_future_skew * 1000)),
         spool_max_bytes=args.spool_max_mb * 1024**2,
     )
-
-
-def stop_on_signals() -> threading.Event:
-    """An event set by SIGTERM or SIGINT, so the service can flush before exiting."""
-    stop = threading.Event()
-
-    def handle(signum: int, _: FrameType | None) -> None:
-        log.info("stopping", extra={"signal": signal.Signals(signum).name})
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handle)
-    signal.signal(signal.SIGINT, handle)
-    return stop
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:

@@ -35,8 +35,8 @@ from api.auth import create_key
 from broker import auth_dir, service_credentials
 from facility import EquipmentKind, Settings
 from facmon import ingest_cmd
-from facmon.api_cmd import open_store
 from facmon.simulate_cmd import KIND_OPTIONS
+from facmon.wiring import open_store, stop_on_signals
 from ingest import IngestMetrics, IngestService
 from localservers import Influxd, Mosquitto, is_reachable
 from maintenance.pm import PLAN_TEMPLATES, PmPlan, plans_for_devices
@@ -92,7 +92,7 @@ def up(settings: Settings, args: argparse.Namespace) -> int:
         services.enter_context(_child(settings, _analytics_command(args)))
         services.enter_context(_child(settings, ["api", "--port", str(args.port)]))
         ingest = _ingest_service(settings, args)
-        stop = ingest_cmd.stop_on_signals()
+        stop = stop_on_signals()
         if args.demo:
 
             def subscribed() -> bool:

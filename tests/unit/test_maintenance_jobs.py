@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from facmon.api_cmd import read_outlooks
+from maintenance import read_outlooks
 from maintenance.desk import Desk
 from maintenance.domain import Action, Priority, WorkOrder
 from maintenance.jobs import DeviceOutlook, generate_pm_orders, sweep_sla
