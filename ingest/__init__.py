@@ -3,6 +3,7 @@
 from ingest.codec import Decoded, DecodePolicy, Reason, Rejection, decode_message, parse_topic
 from ingest.deadletters import DeadLetter, DeadLetterStore
 from ingest.extras import UncataloguedMetrics
+from ingest.feed import OnRecords, record_subscriber
 from ingest.lineprotocol import encode_lines, encode_record
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttSubscriber, SessionOptions
@@ -20,6 +21,7 @@ __all__ = [
     "IngestOptions",
     "IngestService",
     "MqttSubscriber",
+    "OnRecords",
     "Reason",
     "Rejection",
     "SessionOptions",
@@ -28,4 +30,5 @@ __all__ = [
     "encode_lines",
     "encode_record",
     "parse_topic",
+    "record_subscriber",
 ]

@@ -1,0 +1,71 @@
+"""Where the analytics service's results go: alert changes to a JSON Lines journal (and the
+log), to several sinks at once, and forecasts to a file that other processes read."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from analytics.alerts import Alert, AlertChange, AlertSink
+
+log = logging.getLogger("facmon.analytics")
+
+
+class JsonLinesSink:
+    """Alert changes appended to a file (one JSON object a line) and logged."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def handle(self, change: AlertChange) -> None:
+        """Append the change with the time it arrived, and log it."""
+        record = {"change": change.kind.value, "received_ms": int(time.time() * 1000)}
+        record.update(alert_fields(change.alert))
+        with self._lock:
+            self._file.write(json.dumps(record) + "\n")
+            self._file.flush()
+        log.info(f"alert {change.kind.value}: {change.alert.summary}")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class FanOut:
+    """Several sinks behind one: every change goes to each, in order."""
+
+    def __init__(self, *sinks: AlertSink) -> None:
+        self.sinks = sinks
+
+    def handle(self, change: AlertChange) -> None:
+        """Hand the change to every sink."""
+        for sink in self.sinks:
+            sink.handle(change)
+
+
+def alert_fields(alert: Alert) -> dict[str, Any]:
+    """An alert as plain JSON-ready fields."""
+    fields = asdict(alert)
+    fields["source"] = {**asdict(alert.source), "kind": str(alert.source.kind)}
+    fields["severity"] = str(alert.severity)
+    return fields
+
+
+class ForecastsFile:
+    """Forecasts as one JSON file, {"computed_ms", "devices"}, read by the API's PM job."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def save(self, computed_ms: int, devices: dict[str, Any]) -> None:
+        """Written whole and renamed, so a reader never sees half a file."""
+        partial = self.path.with_suffix(".partial")
+        partial.write_text(json.dumps({"computed_ms": computed_ms, "devices": devices}))
+        partial.replace(self.path)
