@@ -23,6 +23,7 @@ from facility.credentials import (
     without_users,
 )
 from facility.durable import fsync_directory, write_atomically
+from facility.logs import JsonFormatter, configure_logging
 from facility.settings import Settings
 from facility.telemetry import (
     NAME_PATTERN,
@@ -44,6 +45,7 @@ __all__ = [
     "EquipmentKind",
     "Event",
     "Grant",
+    "JsonFormatter",
     "MetricSpec",
     "MetricType",
     "Reading",
@@ -51,6 +53,7 @@ __all__ = [
     "Settings",
     "StatusChange",
     "account_grants",
+    "configure_logging",
     "device_for_username",
     "device_ref",
     "device_topics",

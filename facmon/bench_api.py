@@ -43,8 +43,7 @@ from rich.console import Console
 
 from api import create_app, create_key, kpi_worker
 from api import serve as serve_api
-from facility import Settings
-from facmon import logs
+from facility import Settings, configure_logging
 from localservers import free_port
 from maintenance.desk import AlertNotice, Desk, priority_for
 from maintenance.domain import ACTIONS, Action, Priority, Status
@@ -417,7 +416,7 @@ def serve(url: str, port: int, log_path: str) -> None:
     """The child process: `facmon api`'s app and logging, its stderr (the logs) to a file."""
     with open(log_path, "ab") as log:
         os.dup2(log.fileno(), 2)
-    logs.configure("INFO")
+    configure_logging("INFO")
     store = SqlStore(url)
     with kpi_worker(url) as kpis:
         serve_api(create_app(store, Desk(store, store.sla_policies), kpis), "127.0.0.1", port)

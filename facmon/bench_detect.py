@@ -18,9 +18,15 @@ from analytics.alerts import ChangeKind
 from analytics.engine import Engine
 from analytics.scoring.fleet import RaisedAlert, score_fleet
 from facility import Settings
-from facmon.simulate_cmd import parse_duration, parse_start
 from ingest import decode_message
-from simulators import Label, Simulation, SimulationOptions, realistic_mix
+from simulators import (
+    Label,
+    Simulation,
+    SimulationOptions,
+    parse_duration,
+    parse_start,
+    realistic_mix,
+)
 
 TICK_MS = 10 * 60_000
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from facility import Settings
+from facility import Settings, configure_logging
 from facmon import (
     analytics_cmd,
     api_cmd,
@@ -19,7 +19,6 @@ from facmon import (
     db_cmd,
     devices_cmd,
     ingest_cmd,
-    logs,
     simulate_cmd,
     stack,
 )
@@ -78,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure(args.log_level)
+    configure_logging(args.log_level)
     result: int = args.handler(Settings.from_env(), args)
     return result
 

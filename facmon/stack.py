@@ -35,15 +35,13 @@ from api.auth import create_key
 from broker import auth_dir, service_credentials
 from facility import EquipmentKind, Settings
 from facmon import ingest_cmd
-from facmon.simulate_cmd import KIND_OPTIONS
-from facmon.wiring import open_store, stop_on_signals
+from facmon.wiring import KIND_OPTIONS, open_store, stop_on_signals
 from ingest import IngestMetrics, IngestService
 from localservers import Influxd, Mosquitto, is_reachable
 from maintenance.pm import PLAN_TEMPLATES, PmPlan, plans_for_devices
 from maintenance.sla import DEFAULT_POLICIES
 from maintenance.store import Role
-from simulators import device_names
-from simulators.scenarios import LIVE_DEMO_HISTORY_MS
+from simulators import LIVE_DEMO_HISTORY_MS, device_names
 from timeseries import InfluxClient, InfluxRejected, InfluxUnavailable
 
 log = logging.getLogger("facmon.up")

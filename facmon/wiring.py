@@ -1,5 +1,6 @@
-"""Wiring that several `facmon` commands share: the work-order database, stop signals, and
-the notification channel. Nothing else here: each command's own wiring stays in its module."""
+"""Wiring that several `facmon` commands share: the work-order database, stop signals, the
+notification channel and `facmon simulate`'s fleet options. Nothing else: each command's own
+wiring stays in its module."""
 
 from __future__ import annotations
 
@@ -11,13 +12,28 @@ from types import FrameType
 
 from sqlalchemy.engine import make_url
 
-from facility import Settings
+from facility import EquipmentKind, Settings
 from maintenance import OutboxItem, Send, SqlStore, upgrade
 from notifications import Message, Webhook
 
 log = logging.getLogger("facmon")
 
-__all__ = ["migrate", "notify_by_webhook", "open_store", "sqlite_path", "stop_on_signals"]
+__all__ = [
+    "KIND_OPTIONS",
+    "migrate",
+    "notify_by_webhook",
+    "open_store",
+    "sqlite_path",
+    "stop_on_signals",
+]
+
+# `facmon simulate`'s option for the number of devices of each kind (`facmon up --demo` too).
+KIND_OPTIONS = {
+    EquipmentKind.ELEVATOR: "--elevators",
+    EquipmentKind.PUMP: "--pumps",
+    EquipmentKind.FIRE_PANEL: "--fire-panels",
+    EquipmentKind.ACCESS_GATE: "--gates",
+}
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -22,9 +22,8 @@ import httpx
 import pytest
 
 from facility import EquipmentKind
-from facmon.simulate_cmd import ResumedSimulation
 from localservers import free_port, is_reachable
-from simulators import Message, Simulation, SimulationOptions
+from simulators import Message, ResumedSimulation, Simulation, SimulationOptions
 from tests.integration.harness import up_environment, wait_for
 from timeseries import InfluxClient
 

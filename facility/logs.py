@@ -25,7 +25,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO") -> None:
     """Send JSON logs to stderr (stdout stays free for a command's own result)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
