@@ -22,6 +22,7 @@ COPY localservers ./localservers
 COPY broker ./broker
 COPY timeseries ./timeseries
 COPY notifications ./notifications
+COPY benchmarks ./benchmarks
 COPY facmon ./facmon
 # installed as share/facmon/mqtt-contract.md: the API serves it to integrators
 COPY docs/mqtt-contract.md ./docs/mqtt-contract.md

@@ -15,6 +15,21 @@ from analytics.alerts import (
     Condition,
     Severity,
 )
+from analytics.detectors import (
+    AlarmShaper,
+    BatchDetector,
+    FloatArray,
+    Hysteresis,
+    LinearResidual,
+    MewmaShiftDetector,
+    NoveltyAlarm,
+    NoveltyAlarmParameters,
+    NoveltyDetector,
+    Observation,
+    RobustBaseline,
+    StreamingDetector,
+    hysteresis_labels,
+)
 from analytics.engine import Engine, EngineSettings
 from analytics.history import HistorySource, forecasts_for, healthy_history
 from analytics.service import AnalyticsService, Clock, ForecastSink, MessageSource, Schedule
@@ -22,12 +37,14 @@ from analytics.sinks import FanOut, ForecastsFile, JsonLinesSink, alert_fields
 from analytics.snapshot import EngineSnapshot, dump_snapshot, load_snapshot, save_snapshot
 
 __all__ = [
+    "AlarmShaper",
     "Alert",
     "AlertChange",
     "AlertPolicy",
     "AlertSink",
     "AlertTracker",
     "AnalyticsService",
+    "BatchDetector",
     "ChangeKind",
     "Clock",
     "Condition",
@@ -35,17 +52,28 @@ __all__ = [
     "EngineSettings",
     "EngineSnapshot",
     "FanOut",
+    "FloatArray",
     "ForecastSink",
     "ForecastsFile",
     "HistorySource",
+    "Hysteresis",
     "JsonLinesSink",
+    "LinearResidual",
     "MessageSource",
+    "MewmaShiftDetector",
+    "NoveltyAlarm",
+    "NoveltyAlarmParameters",
+    "NoveltyDetector",
+    "Observation",
+    "RobustBaseline",
     "Schedule",
     "Severity",
+    "StreamingDetector",
     "alert_fields",
     "dump_snapshot",
     "forecasts_for",
     "healthy_history",
+    "hysteresis_labels",
     "load_snapshot",
     "save_snapshot",
 ]

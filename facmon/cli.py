@@ -10,12 +10,7 @@ from facility import Settings, configure_logging
 from facmon import (
     analytics_cmd,
     api_cmd,
-    bench_anomaly,
-    bench_api,
-    bench_detect,
-    bench_ingest,
-    bench_latency,
-    bench_throughput,
+    bench_cmd,
     db_cmd,
     devices_cmd,
     ingest_cmd,
@@ -53,24 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser("simulate", help="a simulated building publishing telemetry over MQTT")
     )
 
-    bench = commands.add_parser("bench", help="benchmarks").add_subparsers(
-        dest="bench", required=True
-    )
-    bench_ingest.add_arguments(bench.add_parser("ingest", help="ingest throughput and latency"))
-    bench_anomaly.add_arguments(
-        bench.add_parser("anomaly", help="detectors on the SKAB and NAB labelled benchmarks")
-    )
-    bench_latency.add_arguments(
-        bench.add_parser("latency", help="publish-to-alert latency of the analytics service")
-    )
-    bench_throughput.add_arguments(
-        bench.add_parser("throughput", help="readings scored per second, streaming path")
-    )
-    bench_api.add_arguments(
-        bench.add_parser("api", help="latency of the work-order list and KPI endpoints under load")
-    )
-    bench_detect.add_arguments(
-        bench.add_parser("detect", help="alerts against a simulated fleet's labelled faults")
+    bench_cmd.add_arguments(
+        commands.add_parser("bench", help="benchmarks").add_subparsers(dest="bench", required=True)
     )
     return parser
 

@@ -31,16 +31,14 @@ from urllib.parse import urlparse
 
 from prometheus_client import start_http_server
 
-from api.auth import create_key
+from api import create_key
 from broker import auth_dir, service_credentials
 from facility import EquipmentKind, Settings
 from facmon import ingest_cmd
 from facmon.wiring import KIND_OPTIONS, open_store, stop_on_signals
 from ingest import IngestMetrics, IngestService
 from localservers import Influxd, Mosquitto, is_reachable
-from maintenance.pm import PLAN_TEMPLATES, PmPlan, plans_for_devices
-from maintenance.sla import DEFAULT_POLICIES
-from maintenance.store import Role
+from maintenance import DEFAULT_POLICIES, PLAN_TEMPLATES, PmPlan, Role, plans_for_devices
 from simulators import LIVE_DEMO_HISTORY_MS, device_names
 from timeseries import InfluxClient, InfluxRejected, InfluxUnavailable
 

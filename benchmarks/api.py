@@ -45,14 +45,27 @@ from api import create_app, create_key, kpi_worker
 from api import serve as serve_api
 from facility import Settings, configure_logging
 from localservers import free_port
-from maintenance.desk import AlertNotice, Desk, priority_for
-from maintenance.domain import ACTIONS, Action, Priority, Status
-from maintenance.migrate import upgrade
-from maintenance.sla import DEFAULT_POLICIES, SlaPolicy, choose_policy, due_times
-from maintenance.sql import DeviceInfo, SqlStore, for_writing, metadata
-from maintenance.store import Role
+from maintenance import (
+    ACTIONS,
+    DEFAULT_POLICIES,
+    Action,
+    AlertNotice,
+    Desk,
+    DeviceInfo,
+    Priority,
+    Role,
+    SlaPolicy,
+    SqlStore,
+    Status,
+    choose_policy,
+    due_times,
+    for_writing,
+    metadata,
+    priority_for,
+    upgrade,
+)
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["run"]
 
 TARGET_P99_MS = 50.0
 WORKERS = 16  # concurrent requests at most: beyond that a due request waits (and it counts)
@@ -82,14 +95,6 @@ STALL_SHARE = 0.015  # orders that get stuck part-way and stay in the backlog
 DISMISSED_SHARE = 0.05  # alerts dismissed as not real, per order
 RESPONSE_MEAN_MIN = {Priority.P1: 10, Priority.P2: 45, Priority.P3: 240, Priority.P4: 1200}
 REPAIR_MEAN_MIN = {Priority.P1: 120, Priority.P2: 480, Priority.P3: 1440, Priority.P4: 4320}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--orders", type=int, default=100_000, help="work orders to seed")
-    parser.add_argument("--devices", type=int, default=1_000, help="devices to seed")
-    parser.add_argument("--rate", type=float, default=100.0, help="requests per second")
-    parser.add_argument("--seconds", type=float, default=20.0, help="load time per endpoint")
-    parser.set_defaults(handler=run)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:

@@ -28,12 +28,6 @@ from localservers import Mosquitto
 MIN_MS = 60_000
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--alarms", type=int, default=200, help="fire alarms, one per panel")
-    parser.add_argument("--pumps", type=int, default=50, help="pumps whose bearings wear out")
-    parser.set_defaults(handler=run)
-
-
 class TimingSink:
     """Records when each raised alert reached the sink, keyed by device and triggering time."""
 
