@@ -38,9 +38,9 @@ from facmon import ingest_cmd
 from facmon.wiring import KIND_OPTIONS, open_store, stop_on_signals
 from ingest import IngestMetrics, IngestService
 from localservers import Influxd, Mosquitto, is_reachable
-from maintenance import DEFAULT_POLICIES, PLAN_TEMPLATES, PmPlan, Role, plans_for_devices
+from maintenance import Role, seed_site_plans, seed_sla_policies
 from simulators import LIVE_DEMO_HISTORY_MS, device_names
-from timeseries import InfluxClient, InfluxRejected, InfluxUnavailable
+from timeseries import InfluxClient, InfluxRejected, InfluxUnavailable, newest_reading_ms
 
 log = logging.getLogger("facmon.up")
 
@@ -124,28 +124,15 @@ def _first_start(settings: Settings, demo: bool) -> str | None:
     default SLA policies unless some exist. The demo site also gets its maintenance plans."""
     store = open_store(settings)
     try:
-        if demo and not store.pm_plans(DEMO_SITE):
-            for plan in _demo_plans(datetime.now(UTC)):
-                store.add_pm_plan(plan)
+        if demo:
+            devices = device_names(DEMO_SITE, DEMO_FLEET)
+            seed_site_plans(store, DEMO_SITE, devices, datetime.now(UTC) + DEMO_CALENDAR_START)
         if store.has_keys():
             return None
-        if not store.sla_policies():
-            for policy in DEFAULT_POLICIES:
-                store.add_sla_policy(policy)
+        seed_sla_policies(store)
         return create_key(store, "admin (created by facmon up)", Role.ADMIN)[1]
     finally:
         store.close()
-
-
-def _demo_plans(now: datetime) -> list[PmPlan]:
-    """The standard plans (maintenance.pm.PLAN_TEMPLATES) for every device of the demo site.
-    Calendar plans start after the 7-day lead and are spread over their intervals, so the demo
-    lists its routine visits without a dozen routine orders burying its alerts on day one."""
-    devices = device_names(DEMO_SITE, DEMO_FLEET)
-    calendar_start = now + DEMO_CALENDAR_START
-    return [plan for template in PLAN_TEMPLATES for plan in plans_for_devices(
-        template, DEMO_SITE, [d.device for d in devices if d.kind == template.kind],
-        spread_from=calendar_start)]  # fmt: skip
 
 
 def _analytics_command(args: argparse.Namespace) -> list[str]:
@@ -264,18 +251,14 @@ def _demo_command(settings: Settings, state: Path) -> list[str]:
 def _demo_stored_until(settings: Settings) -> int | None:
     """The time of the demo site's newest stored reading: None if there is none, the present
     if InfluxDB cannot say (better a gap in the demo's charts than its history sent twice)."""
-    measurements = ", ".join(f'"{kind}"' for kind in EquipmentKind)
-    query = f"SELECT * FROM {measurements} WHERE site = '{DEMO_SITE}' ORDER BY time DESC LIMIT 1"
     client = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
     try:
-        series = client.query(query, epoch="ms")
+        return newest_reading_ms(client, DEMO_SITE)
     except (InfluxUnavailable, InfluxRejected) as error:
         log.warning(f"cannot tell where the demo site stopped ({error}); resuming at the present")
         return int(time.time() * 1000)
     finally:
         client.close()
-    newest = [int(s["values"][0][0]) for s in series if s.get("values")]
-    return max(newest, default=None)
 
 
 def _iso(ms: int) -> str:

@@ -11,6 +11,7 @@ from maintenance.migrate import upgrade
 from maintenance.outbox import Outbox, OutboxItem, Send, deliver_outbox
 from maintenance.outlooks import read_outlooks
 from maintenance.pm import PLAN_TEMPLATES, PmPlan, plans_for_devices
+from maintenance.seeding import seed_site_plans, seed_sla_policies, site_plans
 from maintenance.sla import DEFAULT_POLICIES, SlaPolicy, choose_policy, due_times
 from maintenance.sql import DatabaseNotMigrated, DeviceInfo, SqlStore, for_writing, metadata
 from maintenance.store import NotFound, Role, Store, VersionConflict
@@ -49,6 +50,9 @@ __all__ = [
     "plans_for_devices",
     "priority_for",
     "read_outlooks",
+    "seed_site_plans",
+    "seed_sla_policies",
+    "site_plans",
     "sweep_sla",
     "upgrade",
 ]

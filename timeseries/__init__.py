@@ -2,7 +2,7 @@
 API read through it. Imports nothing of facmon's packages but `facility`."""
 
 from timeseries.client import InfluxClient, InfluxRejected, InfluxUnavailable
-from timeseries.history import InfluxHistory
+from timeseries.history import InfluxHistory, newest_reading_ms
 from timeseries.telemetry import DeviceTelemetry, EventSelection, SeriesWindows, TelemetryReader
 
 __all__ = [
@@ -14,4 +14,5 @@ __all__ = [
     "InfluxUnavailable",
     "SeriesWindows",
     "TelemetryReader",
+    "newest_reading_ms",
 ]

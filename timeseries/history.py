@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from facility import DeviceRef, Reading
+from facility import DeviceRef, EquipmentKind, Reading
 from timeseries.client import InfluxClient, InfluxRejected, InfluxUnavailable
 from timeseries.quoting import quote
 
@@ -13,6 +13,16 @@ __all__ = ["InfluxHistory"]
 
 # Values reported in events, not readings: field -> event type.
 _EVENT_FIELDS = {"voltage_under_load_v": "battery_test"}
+
+
+def newest_reading_ms(client: InfluxClient, site: str) -> int | None:
+    """The time of a site's newest stored reading, None if it has none; raises
+    InfluxUnavailable or InfluxRejected when InfluxDB cannot say."""
+    measurements = ", ".join(f'"{kind}"' for kind in EquipmentKind)
+    query = f"SELECT * FROM {measurements} WHERE site = '{quote(site)}' ORDER BY time DESC LIMIT 1"
+    series = client.query(query, epoch="ms")
+    newest = [int(s["values"][0][0]) for s in series if s.get("values")]
+    return max(newest, default=None)
 
 
 class InfluxHistory:
