@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -67,8 +66,7 @@ class InfluxTelemetry:
         self.reader = TelemetryReader(client)
 
     def devices(self, site: str | None = None, kind: str | None = None) -> list[DeviceSnapshot]:
-        found = _answered(lambda: self.reader.devices(site, kind))
-        return [DeviceSnapshot(**asdict(device)) for device in found]
+        return _answered(lambda: self.reader.devices(site, kind))
 
     def series(self, query: SeriesQuery) -> list[tuple[int, float | None]]:
         return _answered(lambda: self.reader.series(query))

@@ -8,10 +8,12 @@ reason, and everything else keeps working.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
+
+from timeseries import DeviceTelemetry as DeviceSnapshot
 
 __all__ = [
     "Aggregate",
@@ -32,19 +34,6 @@ Aggregate = Literal["mean", "max", "min", "last"]
 
 class SourceUnavailable(Exception):
     """InfluxDB (or another source) did not answer; the message says which and why."""
-
-
-@dataclass(frozen=True)
-class DeviceSnapshot:
-    """A device as its telemetry shows it: the latest reading, status and recent rate."""
-
-    site: str
-    kind: str
-    device: str
-    last_seen_ms: int | None
-    latest: Mapping[str, float | bool]
-    online: bool | None  # None: the device never published a status
-    readings_last_10_min: int
 
 
 @dataclass(frozen=True)

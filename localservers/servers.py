@@ -30,15 +30,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-__all__ = [
-    "Influxd",
-    "LocalServiceError",
-    "Mosquitto",
-    "ServiceNotInstalledError",
-    "free_port",
-    "is_reachable",
-]
-
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883, "http": 80, "https": 443}
 # Debian installs mosquitto in /usr/sbin, which is not on an ordinary user's PATH.
 _SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
