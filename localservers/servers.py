@@ -1,6 +1,6 @@
 """Real Mosquitto and InfluxDB 1.x servers as child processes, on free ports, in a work directory.
 
-Tests, benchmarks and ``facmon ingest`` (when no configured service is reachable) use these
+Tests, benchmarks and ``facmon up`` (when no configured service is reachable) use these
 instead of Docker or system services: each server gets a generated config, its data and a log
 file in ``workdir``, and dies with the Python process that started it.
 
