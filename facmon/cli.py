@@ -17,6 +17,7 @@ from facmon import (
     simulate_cmd,
     stack,
 )
+from facmon.wiring import add_ingest_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,12 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="start the platform (local broker and InfluxDB if needed)")
-    ingest_cmd.add_arguments(up)
+    add_ingest_arguments(up)
     stack.add_arguments(up)
     up.set_defaults(handler=stack.up)
 
     ingest = commands.add_parser("ingest", help="MQTT telemetry into InfluxDB")
-    ingest_cmd.add_arguments(ingest)
+    add_ingest_arguments(ingest)
     ingest.set_defaults(handler=ingest_cmd.run)
 
     analytics_cmd.add_arguments(

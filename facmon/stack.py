@@ -29,14 +29,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-from prometheus_client import start_http_server
-
 from api import create_key
 from broker import auth_dir, service_credentials
 from facility import EquipmentKind, Settings
-from facmon import ingest_cmd
-from facmon.wiring import KIND_OPTIONS, open_store, stop_on_signals
-from ingest import IngestMetrics, IngestService
+from facmon.wiring import KIND_OPTIONS, ingest_service, open_store, stop_on_signals
 from localservers import Influxd, Mosquitto, is_reachable
 from maintenance import Role, seed_site_plans, seed_sla_policies
 from simulators import LIVE_DEMO_HISTORY_MS, device_names
@@ -55,7 +51,7 @@ READY_TIMEOUT_S = 60.0  # how long the demo site waits for ingest and analytics 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`facmon up`'s own options (ingest's come from facmon.ingest_cmd)."""
+    """`facmon up`'s own options (ingest's come from facmon.wiring.add_ingest_arguments)."""
     parser.add_argument("--port", type=int, default=8000, help="port of the API and dashboard")
     parser.add_argument(
         "--demo", action="store_true", help="also run a simulated site whose faults raise alerts"
@@ -87,7 +83,7 @@ def up(settings: Settings, args: argparse.Namespace) -> int:
         analytics_subscribed.unlink(missing_ok=True)
         services.enter_context(_child(settings, _analytics_command(args)))
         services.enter_context(_child(settings, ["api", "--port", str(args.port)]))
-        ingest = _ingest_service(settings, args)
+        ingest = ingest_service(settings, args)
         stop = stop_on_signals()
         if args.demo:
 
@@ -140,14 +136,6 @@ def _analytics_command(args: argparse.Namespace) -> list[str]:
         return ["analytics", "--forecast-every", str(DEMO_FORECAST_EVERY_S),
                 "--warmup", str(DEMO_WARMUP_READINGS)]  # fmt: skip
     return ["analytics"]
-
-
-def _ingest_service(settings: Settings, args: argparse.Namespace) -> IngestService:
-    """`facmon ingest` in this process (see facmon.ingest_cmd), its metrics served if asked."""
-    metrics = IngestMetrics()
-    if args.metrics_port:
-        start_http_server(args.metrics_port, addr=args.metrics_host, registry=metrics.registry)
-    return IngestService(settings, ingest_cmd.options_from(args), metrics)
 
 
 @contextlib.contextmanager

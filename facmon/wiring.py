@@ -1,18 +1,29 @@
 """Wiring that several `facmon` commands share: the work-order database, stop signals, the
-notification channel and `facmon simulate`'s fleet options. Nothing else: each command's own
-wiring stays in its module."""
+notification channel, ingest's options and service (`facmon ingest` and `facmon up`) and
+`facmon simulate`'s fleet options. Nothing else: each command's own wiring stays in its
+module, and no command module imports another's."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import threading
 from pathlib import Path
 from types import FrameType
 
+from prometheus_client import start_http_server
 from sqlalchemy.engine import make_url
 
 from facility import EquipmentKind, Settings
+from ingest import (
+    BatchLimits,
+    DecodePolicy,
+    IngestMetrics,
+    IngestOptions,
+    IngestService,
+    SessionOptions,
+)
 from maintenance import OutboxItem, Send, SqlStore, upgrade
 from notifications import Message, Webhook
 
@@ -20,6 +31,9 @@ log = logging.getLogger("facmon")
 
 __all__ = [
     "KIND_OPTIONS",
+    "add_ingest_arguments",
+    "ingest_options",
+    "ingest_service",
     "migrate",
     "notify_by_webhook",
     "open_store",
@@ -87,3 +101,65 @@ def notify_by_webhook(url: str) -> Send:
         )
 
     return send
+
+
+def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
+    """Ingest's options, for `facmon ingest` and `facmon up` (which runs ingest in-process)."""
+    parser.add_argument(
+        "--client-id",
+        default="facmon-ingest",
+        help="stable MQTT client id: the broker keeps this session's messages",
+    )
+    parser.add_argument(
+        "--topic", default="facmon/#", help="MQTT topic filter, e.g. facmon/tower-a/# for one site"
+    )
+    parser.add_argument(
+        "--share-group",
+        default=None,
+        help="join MQTT shared subscription $share/GROUP/... to split load",
+    )
+    parser.add_argument(
+        "--metrics-port", type=int, default=9108, help="Prometheus metrics port (0 = off)"
+    )
+    parser.add_argument(
+        "--metrics-host", default="127.0.0.1", help="address for metrics (0.0.0.0 in containers)"
+    )
+    parser.add_argument(
+        "--spool-max-mb",
+        type=int,
+        default=2048,
+        help="spool cap during InfluxDB outages; when full, ingest stops acknowledging",
+    )
+    parser.add_argument("--batch-lines", type=int, default=5000)
+    parser.add_argument("--batch-delay", type=float, default=0.2, help="seconds")
+    parser.add_argument(
+        "--max-future-skew",
+        type=float,
+        default=300.0,
+        help="seconds a timestamp may be ahead of the receive time",
+    )
+
+
+def ingest_options(args: argparse.Namespace) -> IngestOptions:
+    """The ingest service's options from its command-line arguments."""
+    return IngestOptions(
+        session=SessionOptions(
+            client_id=args.client_id, topic_filter=args.topic, share_group=args.share_group
+        ),
+        limits=BatchLimits(
+            max_lines=args.batch_lines,
+            # Half the MQTT Receive Maximum (65535), so one batch fills while another is written.
+            max_messages=min(args.batch_lines, 30000),
+            max_delay_s=args.batch_delay,
+        ),
+        policy=DecodePolicy(max_future_skew_ms=int(args.max_future_skew * 1000)),
+        spool_max_bytes=args.spool_max_mb * 1024**2,
+    )
+
+
+def ingest_service(settings: Settings, args: argparse.Namespace) -> IngestService:
+    """The ingest service the arguments ask for, its Prometheus metrics served if asked."""
+    metrics = IngestMetrics()
+    if args.metrics_port:
+        start_http_server(args.metrics_port, addr=args.metrics_host, registry=metrics.registry)
+    return IngestService(settings, ingest_options(args), metrics)
