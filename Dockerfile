@@ -18,6 +18,11 @@ COPY maintenance ./maintenance
 COPY api ./api
 COPY simulators ./simulators
 COPY dashboards ./dashboards
+COPY localservers ./localservers
+COPY broker ./broker
+COPY timeseries ./timeseries
+COPY notifications ./notifications
+COPY benchmarks ./benchmarks
 COPY facmon ./facmon
 # installed as share/facmon/mqtt-contract.md: the API serves it to integrators
 COPY docs/mqtt-contract.md ./docs/mqtt-contract.md

@@ -128,6 +128,10 @@ class Engine:
             learned += 1
         return learned
 
+    def devices(self) -> list[DeviceRef]:
+        """Every device the engine has had a reading from, in the order first seen."""
+        return self.silence.devices()
+
     def tick(self, now_ms: int) -> list[AlertChange]:
         """Periodic checks that no reading triggers: devices gone silent."""
         return self.tracker.observe_all(self.silence.check(now_ms))

@@ -1,7 +1,8 @@
 """What the scheduled jobs do with history: healthy stretches for refits, forecasts per device.
 
-History comes through a small protocol (`HistorySource`); the InfluxDB adapter lives with the
-wiring in facmon/, so this stays pure and is tested with an in-memory source.
+History comes through a small protocol (`HistorySource`); the InfluxDB adapter is
+timeseries.InfluxHistory, wired in by facmon, so this stays pure and is tested with an
+in-memory source.
 """
 
 from __future__ import annotations

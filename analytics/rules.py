@@ -150,6 +150,10 @@ class SilenceWatch:
         self.interval_ms_[source] = 0.9 * previous + 0.1 * min(gap, 4 * previous)
         return Condition(source, "silent", ts_ms, active=False, immediate=True)
 
+    def devices(self) -> list[DeviceRef]:
+        """Every device seen so far, in the order first seen."""
+        return list(self.last_seen_)
+
     def check(self, now_ms: int) -> list[Condition]:
         """Conditions for every device silent too long at now_ms."""
         found = []

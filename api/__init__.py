@@ -1,9 +1,24 @@
 """The REST API (FastAPI) under /api/v1: work orders, alerts, SLA policies, PM plans, KPIs,
 and with the platform sources devices, telemetry, health, metrics and the live stream."""
 
-from api.app import create_app
-from api.auth import create_key
-from api.kpi_cache import KpiCache, Period, kpis_for_period
+from api.app import (
+    create_app,
+)
+from api.auth import (
+    create_key,
+)
+from api.kpi_cache import (
+    KpiCache,
+    Period,
+    kpis_for_period,
+)
+from api.platform import (
+    platform_for,
+)
+from api.serving import (
+    kpi_worker,
+    serve,
+)
 from api.sources import (
     DeadLetterRow,
     DeviceKey,
@@ -26,5 +41,8 @@ __all__ = [
     "SourceUnavailable",
     "create_app",
     "create_key",
+    "kpi_worker",
     "kpis_for_period",
+    "platform_for",
+    "serve",
 ]

@@ -1,17 +1,19 @@
 """What the platform routes read besides the work-order store, as small protocols.
 
 The API package does not speak InfluxDB or open ingest's files itself: `facmon api` passes in
-adapters (facmon/platform_sources.py), and unit tests pass in-memory ones. Each adapter raises
+adapters (api/platform.py), and unit tests pass in-memory ones. Each adapter raises
 `SourceUnavailable` when what it reads from cannot be reached; the routes answer 503 with the
 reason, and everything else keeps working.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
+
+from timeseries import DeviceTelemetry as DeviceSnapshot
 
 __all__ = [
     "Aggregate",
@@ -32,19 +34,6 @@ Aggregate = Literal["mean", "max", "min", "last"]
 
 class SourceUnavailable(Exception):
     """InfluxDB (or another source) did not answer; the message says which and why."""
-
-
-@dataclass(frozen=True)
-class DeviceSnapshot:
-    """A device as its telemetry shows it: the latest reading, status and recent rate."""
-
-    site: str
-    kind: str
-    device: str
-    last_seen_ms: int | None
-    latest: Mapping[str, float | bool]
-    online: bool | None  # None: the device never published a status
-    readings_last_10_min: int
 
 
 @dataclass(frozen=True)

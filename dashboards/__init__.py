@@ -1,3 +1,4 @@
-"""Web dashboard and Grafana provisioning; arrives with the dashboard issue."""
+"""The web dashboard (web/: HTML, CSS, JavaScript, vendored uPlot; the API serves it at
+/dashboard/) and Grafana's dashboards and provisioning (grafana/). Assets only: no Python API."""
 
 __all__: list[str] = []

@@ -1,7 +1,7 @@
 """Per-device MQTT credentials for Mosquitto 2.0: usernames, password hashes, the ACL.
 
-Pure: values in, text out. The command that reads and writes the broker's files, and tells
-the broker to reload them, is `facmon devices` (facmon/devices_cmd.py).
+Pure: values in, text out. The package that reads and writes the broker's files, and tells
+the broker to reload them, is broker/ (`facmon devices` on the command line).
 
 Every device gets its own account, ``{site}.{kind}.{device}``, that may publish to its own three
 topics and nothing else. The platform's services share one account, ``facmon-platform``, that

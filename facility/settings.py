@@ -21,7 +21,7 @@ class Settings:
     influx_token: str | None = None
     database_url: str = "sqlite:///./var/facmon.db"
     state_dir: Path = Path("./var")
-    notify_url: str | None = None  # a webhook for SLA notifications (facmon.notify)
+    notify_url: str | None = None  # a webhook for SLA notifications (notifications/)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -1,45 +1,36 @@
 """`facmon api` (the REST API with its maintenance jobs) and `facmon keys` (API keys).
 
 The API process owns the work-order database: it migrates it on start, serves the routes with
-uvicorn, and runs the maintenance jobs every minute (SLA states and escalation, verification of
-fixes from telemetry).
+uvicorn, and runs the maintenance jobs every minute (SLA states and escalation, preventive
+orders, notification delivery, verification of fixes from telemetry).
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
-import multiprocessing
-import os
-import threading
-import time
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache, partial
-from typing import Any
+from functools import partial
 
-import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
-from fastapi import FastAPI
 
-from api import KpiCache, Period, create_app, create_key, kpis_for_period
+from api import create_app, create_key, kpi_worker, platform_for, serve
 from facility import Settings
-from facmon.db_cmd import sqlite_path
-from facmon.notify import deliver_notifications
-from facmon.platform_sources import platform_for
-from ingest import InfluxClient
-from maintenance.desk import Desk
-from maintenance.jobs import generate_pm_orders, outlooks_from, sweep_sla
-from maintenance.migrate import upgrade
-from maintenance.sql import SqlStore
-from maintenance.store import Role
+from facmon.wiring import notify_by_webhook, open_store
+from maintenance import (
+    Desk,
+    Role,
+    SqlStore,
+    deliver_outbox,
+    generate_pm_orders,
+    outlooks_from,
+    sweep_sla,
+)
+from timeseries import InfluxClient
 
 log = logging.getLogger("facmon.api")
 
-__all__ = ["add_api_arguments", "add_key_arguments", "kpi_worker", "open_store", "serve"]
+__all__ = ["add_api_arguments", "add_key_arguments"]
 
 
 def add_api_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,15 +48,6 @@ def add_key_arguments(parser: argparse.ArgumentParser) -> None:
     revoke = commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("id", type=int)
     parser.set_defaults(handler=run_keys)
-
-
-def open_store(settings: Settings) -> SqlStore:
-    """The migrated database at FACMON_DATABASE_URL (created if missing)."""
-    path = sqlite_path(settings.database_url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.database_url)
-    return SqlStore(settings.database_url)
 
 
 def run_keys(settings: Settings, args: argparse.Namespace) -> int:
@@ -94,7 +76,7 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
     scheduler.start()
     influx = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
     try:
-        with kpi_worker(settings.database_url) as kpis:
+        with kpi_worker(partial(SqlStore, settings.database_url)) as kpis:
             platform = platform_for(settings, influx)
             serve(create_app(store, desk, kpis, platform), args.host, args.port)
     finally:
@@ -102,52 +84,6 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
         scheduler.shutdown(wait=False)
         store.close()
     return 0
-
-
-@contextmanager
-def kpi_worker(database_url: str) -> Iterator[KpiCache]:
-    """KPIs computed in a process of their own: a cold period is about a second of Python,
-    which in this process would stall every request behind the interpreter lock."""
-    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited locks
-    parent = os.getpid()
-    with ProcessPoolExecutor(
-        1, mp_context=spawn, initializer=_exit_with_parent, initargs=(parent,)
-    ) as worker:
-        worker.submit(int).result()  # started now rather than by the first KPI request
-        yield KpiCache(partial(_kpis_in_worker, database_url), executor=worker)
-
-
-def _kpis_in_worker(database_url: str, period: Period) -> dict[str, Any]:
-    """In the KPI worker: a period's KPIs over the worker's own store."""
-    return kpis_for_period(_worker_store(database_url), period)
-
-
-@cache
-def _worker_store(database_url: str) -> SqlStore:
-    """The KPI worker's store, opened on its first period and kept: one connection pool for
-    the worker process's life (the API process has its own)."""
-    return SqlStore(database_url)
-
-
-def _exit_with_parent(parent: int) -> None:
-    """In the KPI worker: end when the API process has gone. uvicorn re-raises SIGTERM after
-    its graceful shutdown, so the API process can end without shutting the pool down."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def serve(app: FastAPI, host: str, port: int) -> None:
-    """uvicorn with the long-lived start-up objects frozen out of the garbage collector: full
-    collections over them took 40-55 ms every second or two under load (docs/benchmarks.md)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)  # requests make short-lived garbage: collect it in bulk
-    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 def _maintenance_jobs(desk: Desk, store: SqlStore, notify_url: str | None) -> None:
@@ -159,6 +95,6 @@ def _maintenance_jobs(desk: Desk, store: SqlStore, notify_url: str | None) -> No
     for note in sweep.notifications:
         log.warning(note)
     if notify_url:
-        deliver_notifications(store, notify_url, now)
+        deliver_outbox(store, notify_by_webhook(notify_url), now)
     for order in desk.verify_closures():
         log.info(f"work order {order.id} closed: the fix is verified by telemetry")

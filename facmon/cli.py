@@ -6,23 +6,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from facility import Settings
+from facility import Settings, configure_logging
 from facmon import (
     analytics_cmd,
     api_cmd,
-    bench_anomaly,
-    bench_api,
-    bench_detect,
-    bench_ingest,
-    bench_latency,
-    bench_throughput,
+    bench_cmd,
     db_cmd,
     devices_cmd,
     ingest_cmd,
-    logs,
     simulate_cmd,
     stack,
 )
+from facmon.wiring import add_ingest_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,12 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="start the platform (local broker and InfluxDB if needed)")
-    ingest_cmd.add_arguments(up)
+    add_ingest_arguments(up)
     stack.add_arguments(up)
     up.set_defaults(handler=stack.up)
 
     ingest = commands.add_parser("ingest", help="MQTT telemetry into InfluxDB")
-    ingest_cmd.add_arguments(ingest)
+    add_ingest_arguments(ingest)
     ingest.set_defaults(handler=ingest_cmd.run)
 
     analytics_cmd.add_arguments(
@@ -54,31 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser("simulate", help="a simulated building publishing telemetry over MQTT")
     )
 
-    bench = commands.add_parser("bench", help="benchmarks").add_subparsers(
-        dest="bench", required=True
-    )
-    bench_ingest.add_arguments(bench.add_parser("ingest", help="ingest throughput and latency"))
-    bench_anomaly.add_arguments(
-        bench.add_parser("anomaly", help="detectors on the SKAB and NAB labelled benchmarks")
-    )
-    bench_latency.add_arguments(
-        bench.add_parser("latency", help="publish-to-alert latency of the analytics service")
-    )
-    bench_throughput.add_arguments(
-        bench.add_parser("throughput", help="readings scored per second, streaming path")
-    )
-    bench_api.add_arguments(
-        bench.add_parser("api", help="latency of the work-order list and KPI endpoints under load")
-    )
-    bench_detect.add_arguments(
-        bench.add_parser("detect", help="alerts against a simulated fleet's labelled faults")
+    bench_cmd.add_arguments(
+        commands.add_parser("bench", help="benchmarks").add_subparsers(dest="bench", required=True)
     )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logs.configure(args.log_level)
+    configure_logging(args.log_level)
     result: int = args.handler(Settings.from_env(), args)
     return result
 

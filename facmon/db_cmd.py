@@ -8,14 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from facility import Settings
-from maintenance.migrate import upgrade
+from facmon.wiring import migrate
 
-__all__ = ["add_arguments", "main", "run", "sqlite_path"]
+__all__ = ["add_arguments", "main", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,27 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Migrate the database and print the revision it is at now."""
     url = getattr(args, "url", None) or settings.database_url
-    path = sqlite_path(url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)  # SQLite creates the file, not its folder
-    revision = upgrade(url)
+    revision = migrate(url)
     where = make_url(url).render_as_string(hide_password=True)
     print(f"database {where} at revision {revision}")
     return 0
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file behind a SQLite URL; None for other databases and in-memory SQLite.
-
-    >>> sqlite_path("sqlite:///./var/facmon.db")
-    PosixPath('var/facmon.db')
-    >>> sqlite_path("postgresql://db.example/facmon") is None
-    True
-    """
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

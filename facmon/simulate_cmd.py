@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -20,50 +18,27 @@ import orjson
 from rich.console import Console
 from rich.live import Live
 
-from facility import EquipmentKind, Settings
-from facmon.simulate_view import BuildingView
+from facility import Settings
+from facmon.wiring import KIND_OPTIONS
 from simulators import (
     SCENARIOS,
+    BuildingView,
     Label,
     Message,
     MqttPublisher,
     Pacer,
     PublishFailed,
+    ResumedSimulation,
     SensorRealism,
     Simulation,
     SimulationOptions,
     Tally,
-    device_names,
+    parse_duration,
+    parse_start,
     realistic_mix,
     run_load,
     run_simulation,
 )
-
-_UNITS_S = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 604_800}
-_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d|w)?\s*")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a duration such as `90s`, `15m`, `6h`, `30d` or `2w` (bare numbers: seconds).
-
-    >>> parse_duration("1.5h"), parse_duration("30d"), parse_duration("45")
-    (5400.0, 2592000.0, 45.0)
-    """
-    match = _DURATION.fullmatch(text)
-    if match is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90s, 15m, 6h, 30d")
-    return float(match.group(1)) * _UNITS_S[match.group(2) or "s"]
-
-
-def parse_start(text: str) -> int:
-    """Epoch milliseconds of an ISO 8601 time (UTC when it names no zone)."""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time: {error}") from error
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -113,14 +88,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     load.add_argument("--processes", type=int, default=2, help="publisher processes")
     load.add_argument("--messages", type=int, default=100_000, help="messages to publish")
     parser.set_defaults(handler=run)
-
-
-KIND_OPTIONS = {
-    EquipmentKind.ELEVATOR: "--elevators",
-    EquipmentKind.PUMP: "--pumps",
-    EquipmentKind.FIRE_PANEL: "--fire-panels",
-    EquipmentKind.ACCESS_GATE: "--gates",
-}
 
 
 def speed_of(args: argparse.Namespace) -> float:
@@ -196,37 +163,6 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     summary = tally.summary(publisher.acknowledged, len(simulation.devices), wall_s)
     print(json.dumps(_with_withheld(summary, simulation)), flush=True)
     return 0
-
-
-class ResumedSimulation(Simulation):
-    """A run from its original start that sends nothing stamped before `publish_from`: it goes
-    on where an earlier run of the same options stopped (same faults, same wear, same
-    counters) without sending that run's past again. At `publish_from` every device announces
-    itself `online` (retained), as at the start of a run."""
-
-    def __init__(self, options: SimulationOptions, publish_from: int) -> None:
-        super().__init__(options)
-        self.publish_from = publish_from
-        self.withheld = 0  # messages simulated but not sent
-        self._announced = False
-
-    def run(self) -> Generator[Message | Label, None, None]:
-        items = super().run()
-        yield next(items)  # the `run` label, which describes the whole run
-        for item in items:
-            if item.ts_ms >= self.publish_from:
-                yield from self._announce(item.ts_ms)
-                yield item
-            elif isinstance(item, Message):
-                self.withheld += 1
-
-    def _announce(self, ts_ms: int) -> Iterator[Message]:
-        if self._announced:
-            return
-        self._announced = True
-        for device in device_names(self.options.site, self.options.counts):
-            topic = f"facmon/{device.site}/{device.kind}/{device.device}/status"
-            yield Message(ts_ms, topic, b"online", retain=True)
 
 
 def _with_withheld(summary: dict[str, Any], simulation: Simulation) -> dict[str, Any]:

@@ -29,21 +29,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
-from prometheus_client import start_http_server
-
-from api.auth import create_key
+from api import create_key
+from broker import auth_dir, service_credentials
 from facility import EquipmentKind, Settings
-from facmon import ingest_cmd
-from facmon.api_cmd import open_store
-from facmon.devices_cmd import auth_dir, service_credentials
-from facmon.localstack import Influxd, Mosquitto, is_reachable
-from facmon.simulate_cmd import KIND_OPTIONS
-from ingest import InfluxClient, InfluxRejected, InfluxUnavailable, IngestMetrics, IngestService
-from maintenance.pm import PLAN_TEMPLATES, PmPlan, plans_for_devices
-from maintenance.sla import DEFAULT_POLICIES
-from maintenance.store import Role
-from simulators import device_names
-from simulators.scenarios import LIVE_DEMO_HISTORY_MS
+from facmon.wiring import KIND_OPTIONS, ingest_service, open_store, stop_on_signals
+from localservers import Influxd, Mosquitto, is_reachable
+from maintenance import Role, seed_site_plans, seed_sla_policies
+from simulators import LIVE_DEMO_HISTORY_MS, device_names
+from timeseries import InfluxClient, InfluxRejected, InfluxUnavailable, newest_reading_ms
 
 log = logging.getLogger("facmon.up")
 
@@ -58,7 +51,7 @@ READY_TIMEOUT_S = 60.0  # how long the demo site waits for ingest and analytics 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """`facmon up`'s own options (ingest's come from facmon.ingest_cmd)."""
+    """`facmon up`'s own options (ingest's come from facmon.wiring.add_ingest_arguments)."""
     parser.add_argument("--port", type=int, default=8000, help="port of the API and dashboard")
     parser.add_argument(
         "--demo", action="store_true", help="also run a simulated site whose faults raise alerts"
@@ -90,8 +83,8 @@ def up(settings: Settings, args: argparse.Namespace) -> int:
         analytics_subscribed.unlink(missing_ok=True)
         services.enter_context(_child(settings, _analytics_command(args)))
         services.enter_context(_child(settings, ["api", "--port", str(args.port)]))
-        ingest = _ingest_service(settings, args)
-        stop = ingest_cmd.stop_on_signals()
+        ingest = ingest_service(settings, args)
+        stop = stop_on_signals()
         if args.demo:
 
             def subscribed() -> bool:
@@ -127,28 +120,15 @@ def _first_start(settings: Settings, demo: bool) -> str | None:
     default SLA policies unless some exist. The demo site also gets its maintenance plans."""
     store = open_store(settings)
     try:
-        if demo and not store.pm_plans(DEMO_SITE):
-            for plan in _demo_plans(datetime.now(UTC)):
-                store.add_pm_plan(plan)
+        if demo:
+            devices = device_names(DEMO_SITE, DEMO_FLEET)
+            seed_site_plans(store, DEMO_SITE, devices, datetime.now(UTC) + DEMO_CALENDAR_START)
         if store.has_keys():
             return None
-        if not store.sla_policies():
-            for policy in DEFAULT_POLICIES:
-                store.add_sla_policy(policy)
+        seed_sla_policies(store)
         return create_key(store, "admin (created by facmon up)", Role.ADMIN)[1]
     finally:
         store.close()
-
-
-def _demo_plans(now: datetime) -> list[PmPlan]:
-    """The standard plans (maintenance.pm.PLAN_TEMPLATES) for every device of the demo site.
-    Calendar plans start after the 7-day lead and are spread over their intervals, so the demo
-    lists its routine visits without a dozen routine orders burying its alerts on day one."""
-    devices = device_names(DEMO_SITE, DEMO_FLEET)
-    calendar_start = now + DEMO_CALENDAR_START
-    return [plan for template in PLAN_TEMPLATES for plan in plans_for_devices(
-        template, DEMO_SITE, [d.device for d in devices if d.kind == template.kind],
-        spread_from=calendar_start)]  # fmt: skip
 
 
 def _analytics_command(args: argparse.Namespace) -> list[str]:
@@ -156,14 +136,6 @@ def _analytics_command(args: argparse.Namespace) -> list[str]:
         return ["analytics", "--forecast-every", str(DEMO_FORECAST_EVERY_S),
                 "--warmup", str(DEMO_WARMUP_READINGS)]  # fmt: skip
     return ["analytics"]
-
-
-def _ingest_service(settings: Settings, args: argparse.Namespace) -> IngestService:
-    """`facmon ingest` in this process (see facmon.ingest_cmd), its metrics served if asked."""
-    metrics = IngestMetrics()
-    if args.metrics_port:
-        start_http_server(args.metrics_port, addr=args.metrics_host, registry=metrics.registry)
-    return IngestService(settings, ingest_cmd.options_from(args), metrics)
 
 
 @contextlib.contextmanager
@@ -267,18 +239,14 @@ def _demo_command(settings: Settings, state: Path) -> list[str]:
 def _demo_stored_until(settings: Settings) -> int | None:
     """The time of the demo site's newest stored reading: None if there is none, the present
     if InfluxDB cannot say (better a gap in the demo's charts than its history sent twice)."""
-    measurements = ", ".join(f'"{kind}"' for kind in EquipmentKind)
-    query = f"SELECT * FROM {measurements} WHERE site = '{DEMO_SITE}' ORDER BY time DESC LIMIT 1"
     client = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
     try:
-        series = client.query(query, epoch="ms")
+        return newest_reading_ms(client, DEMO_SITE)
     except (InfluxUnavailable, InfluxRejected) as error:
         log.warning(f"cannot tell where the demo site stopped ({error}); resuming at the present")
         return int(time.time() * 1000)
     finally:
         client.close()
-    newest = [int(s["values"][0][0]) for s in series if s.get("values")]
-    return max(newest, default=None)
 
 
 def _iso(ms: int) -> str:

@@ -2,7 +2,8 @@
 
 from ingest.codec import Decoded, DecodePolicy, Reason, Rejection, decode_message, parse_topic
 from ingest.deadletters import DeadLetter, DeadLetterStore
-from ingest.influx import InfluxClient, InfluxRejected, InfluxUnavailable
+from ingest.extras import UncataloguedMetrics
+from ingest.feed import OnRecords, record_subscriber
 from ingest.lineprotocol import encode_lines, encode_record
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttSubscriber, SessionOptions
@@ -16,18 +17,18 @@ __all__ = [
     "DeadLetterStore",
     "DecodePolicy",
     "Decoded",
-    "InfluxClient",
-    "InfluxRejected",
-    "InfluxUnavailable",
     "IngestMetrics",
     "IngestOptions",
     "IngestService",
     "MqttSubscriber",
+    "OnRecords",
     "Reason",
     "Rejection",
     "SessionOptions",
+    "UncataloguedMetrics",
     "decode_message",
     "encode_lines",
     "encode_record",
     "parse_topic",
+    "record_subscriber",
 ]

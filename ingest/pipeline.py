@@ -16,8 +16,8 @@ from typing import Protocol
 
 from ingest.codec import Decoded, Reason
 from ingest.deadletters import DeadLetter
-from ingest.influx import InfluxRejected, InfluxUnavailable
 from ingest.lineprotocol import encode_lines
+from timeseries import InfluxRejected, InfluxUnavailable
 
 
 class LineWriter(Protocol):

@@ -18,7 +18,6 @@ from facility import Settings
 from ingest.codec import DecodePolicy, decode_message
 from ingest.deadletters import DeadLetterStore
 from ingest.extras import UncataloguedMetrics
-from ingest.influx import InfluxClient
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttSubscriber, SessionOptions
 from ingest.pipeline import (
@@ -32,6 +31,7 @@ from ingest.pipeline import (
 )
 from ingest.replay import SpoolReplayer
 from ingest.spool import Spool
+from timeseries import InfluxClient
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from ingest.durable import fsync_directory, write_atomically
+from facility import fsync_directory, write_atomically
 
 SUFFIX = ".json.gz"
 

@@ -43,9 +43,27 @@ from maintenance.jobs import (
     outlooks_from,
     sweep_sla,
 )
-from maintenance.kpi_report import DEFAULT_KPI_PERIOD, kpi_report, trend_point
-from maintenance.kpis import compute_kpis, compute_kpis_by, status_at
-from maintenance.migrate import current_revision, head_revision, upgrade
+from maintenance.kpi_report import (
+    DEFAULT_KPI_PERIOD,
+    kpi_report,
+    trend_point,
+)
+from maintenance.kpis import (
+    compute_kpis,
+    compute_kpis_by,
+    status_at,
+)
+from maintenance.migrate import (
+    current_revision,
+    head_revision,
+    upgrade,
+)
+from maintenance.outbox import (
+    Outbox,
+    OutboxItem,
+    Send,
+    deliver_outbox,
+)
 from maintenance.pm import (
     PLAN_TEMPLATES,
     EveryDays,
@@ -59,8 +77,19 @@ from maintenance.pm import (
     plans_for_devices,
     pm_compliance,
 )
-from maintenance.pm_triggers import InvalidPlan, pm_trigger
-from maintenance.queue import is_breached, orders_page
+from maintenance.pm_triggers import (
+    InvalidPlan,
+    pm_trigger,
+)
+from maintenance.queue import (
+    is_breached,
+    orders_page,
+)
+from maintenance.seeding import (
+    seed_site_plans,
+    seed_sla_policies,
+    site_plans,
+)
 from maintenance.sla import (
     DEFAULT_POLICIES,
     BusinessCalendar,
@@ -141,12 +170,15 @@ __all__ = [
     "Notification",
     "NotificationStore",
     "OrderStore",
+    "Outbox",
+    "OutboxItem",
     "PlanState",
     "PmPlan",
     "PmPlanStore",
     "PmStore",
     "Priority",
     "Role",
+    "Send",
     "SlaPolicy",
     "SlaPolicyStore",
     "SlaState",
@@ -169,6 +201,7 @@ __all__ = [
     "compute_kpis",
     "compute_kpis_by",
     "current_revision",
+    "deliver_outbox",
     "dismiss_alert",
     "due_occurrences",
     "due_times",
@@ -190,6 +223,9 @@ __all__ = [
     "pm_trigger",
     "priority_for",
     "revise_alert",
+    "seed_site_plans",
+    "seed_sla_policies",
+    "site_plans",
     "sla_status",
     "status_at",
     "sweep_sla",

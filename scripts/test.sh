@@ -16,6 +16,8 @@ check() {
 check .venv/bin/ruff check .
 check .venv/bin/ruff format --check .
 check .venv/bin/mypy
+# The dependency rules of DESIGN.md: the contracts are [tool.importlinter] in pyproject.toml.
+check .venv/bin/lint-imports --no-cache
 # Any non-zero pytest status fails the run, including 5 ("no tests collected"): a suite that
 # silently stopped collecting must not look green.
 check .venv/bin/python -m pytest "$@"

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analytics.benchmarks.nab import run_nab
 from analytics.detectors.streaming import NoveltyAlarmParameters
-from analytics.scoring.nab import LabelledScores, score_corpus
+from benchmarks.datasets.nab import run_nab
+from benchmarks.scoring.nab import LabelledScores, score_corpus
 
 REPO = Path(__file__).resolve().parents[2]
 NAB_DEV = Path(os.environ.get("FACMON_NAB_DIR", REPO.parent / "shared/datasets/nab-dev"))

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from analytics.benchmarks.skab import TRAIN_ROWS, run_skab
 from analytics.detectors.multivariate import MewmaShiftDetector
+from benchmarks.datasets.skab import TRAIN_ROWS, run_skab
 
 REPO = Path(__file__).resolve().parents[2]
 SKAB_DEV = Path(os.environ.get("FACMON_SKAB_DIR", REPO.parent / "shared/datasets/skab-dev"))

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from facmon.localstack import free_port
+from localservers import free_port
 from tests.integration.harness import up_environment, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from facmon.localstack import Influxd, Mosquitto
+from localservers import Influxd, Mosquitto
 from maintenance.migrate import upgrade
 from tests.integration.harness import Counter, Device, IngestProcess
 

@@ -18,8 +18,9 @@ import httpx
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from facmon.localstack import Influxd, Mosquitto, free_port
-from ingest import DeadLetterStore, InfluxClient
+from ingest import DeadLetterStore
+from localservers import Influxd, Mosquitto, free_port
+from timeseries import InfluxClient
 
 
 def up_environment(state: Path) -> dict[str, str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from facmon.localstack import Influxd, Mosquitto
+from localservers import Influxd, Mosquitto
 from maintenance.domain import Priority
 from maintenance.sql import SqlStore
 from maintenance.store import WorkOrderQuery

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from facmon.localstack import free_port
+from localservers import free_port
 from tests.integration.harness import wait_for
 
 pytestmark = pytest.mark.integration

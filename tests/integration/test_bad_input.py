@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from facmon.localstack import Influxd, Mosquitto
 from ingest import Reason
+from localservers import Influxd, Mosquitto
 from tests.integration.harness import (
     Device,
     IngestProcess,

@@ -22,9 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from facility import DeviceRef
-from facility.credentials import device_ref, device_topics
-from facmon.devices_cmd import (
+from broker import (
     DeviceCredentials,
     auth_dir,
     list_accounts,
@@ -33,7 +31,9 @@ from facmon.devices_cmd import (
     revoke,
     service_credentials,
 )
-from facmon.localstack import Mosquitto
+from facility import DeviceRef
+from facility.credentials import device_ref, device_topics
+from localservers import Mosquitto
 from tests.integration.harness import wait_for
 
 pytestmark = pytest.mark.integration

@@ -24,9 +24,10 @@ from typing import Any
 import pytest
 
 from facility import CATALOGUE, EquipmentKind, MetricType
-from facmon.localstack import Influxd
-from ingest import InfluxClient, decode_message, encode_lines
+from ingest import decode_message, encode_lines
+from localservers import Influxd
 from simulators import Message, Simulation, SimulationOptions, realistic_mix
+from timeseries import InfluxClient
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from facmon.localstack import Influxd
+from localservers import Influxd
 from tests.integration.harness import (
     BackgroundPublisher,
     count_points,
@@ -144,7 +144,7 @@ def test_events_and_status_are_stored_with_their_schema(
 
     wait_for(lambda: count_points(influxd, influx_db, "event", site) == 1, 20, "event stored")
     wait_for(lambda: count_points(influxd, influx_db, "device_status", site) == 1, 20, "status")
-    from ingest import InfluxClient
+    from timeseries import InfluxClient
 
     client = InfluxClient(influxd.url, influx_db)
     rows = client.query(f"SELECT * FROM event WHERE site = '{site}'")
@@ -164,7 +164,7 @@ def test_a_database_dropped_while_running_is_recreated_and_nothing_is_lost(
     start_ingest()
     publisher = BackgroundPublisher(mosquitto, site, rate_per_s=150).start()
     time.sleep(2)
-    from ingest import InfluxClient
+    from timeseries import InfluxClient
 
     admin = InfluxClient(influxd.url, influx_db)
     admin.query(f'DROP DATABASE "{influx_db}"')  # writes now answer 404: spooled, not lost

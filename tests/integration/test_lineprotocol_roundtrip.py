@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from facility import DeviceRef, EquipmentKind, Event, Reading
-from facmon.localstack import Influxd
-from ingest import InfluxClient, encode_lines
+from ingest import encode_lines
+from localservers import Influxd
+from timeseries import InfluxClient
 
 pytestmark = pytest.mark.integration
 

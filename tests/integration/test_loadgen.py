@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from facmon.localstack import Mosquitto
+from localservers import Mosquitto
 from simulators.loadgen import run_load
 from tests.integration.harness import Counter
 

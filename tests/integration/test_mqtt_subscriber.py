@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from facmon.localstack import Mosquitto
 from ingest.mqtt import READ_CHUNK_BYTES, MqttSubscriber, SessionOptions
 from ingest.pipeline import AckToken
+from localservers import Mosquitto
 from tests.integration.harness import Device, wait_for
 
 

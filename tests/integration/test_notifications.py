@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from facmon.localstack import free_port
-from facmon.notify import deliver_notifications
+from facmon.wiring import notify_by_webhook
+from localservers import free_port
+from maintenance import deliver_outbox
 from maintenance.desk import Desk
 from maintenance.domain import Priority
 from maintenance.jobs import sweep_sla
@@ -84,23 +85,24 @@ def test_breaches_reach_the_webhook_once_each_after_an_outage(
     ids = breach_two_orders(store)
     webhook.failures_left = 1
     at = T0 + timedelta(minutes=32)
-    assert deliver_notifications(store, webhook.url, at) == 0  # stops at the first failure
+    send = notify_by_webhook(webhook.url)
+    assert deliver_outbox(store, send, at) == 0  # stops at the first failure
     first, second = store.undelivered_notifications()
     assert (first.attempts, first.last_error) == (1, "HTTP 503")
     assert second.attempts == 0  # not tried while the endpoint fails
 
-    assert deliver_notifications(store, webhook.url, at + timedelta(minutes=1)) == 2
+    assert deliver_outbox(store, send, at + timedelta(minutes=1)) == 2
     assert [body["work_order_id"] for body in webhook.received] == ids
     assert all("breached its response target" in body["text"] for body in webhook.received)
     assert store.undelivered_notifications() == []
-    assert deliver_notifications(store, webhook.url, at + timedelta(minutes=2)) == 0
+    assert deliver_outbox(store, send, at + timedelta(minutes=2)) == 0
     assert len(webhook.received) == 2  # delivered ones are never sent again
 
 
 def test_an_unreachable_endpoint_keeps_the_notifications(store: SqlStore) -> None:
     breach_two_orders(store)
     nowhere = f"http://127.0.0.1:{free_port()}/hook"
-    assert deliver_notifications(store, nowhere, T0 + timedelta(minutes=32)) == 0
+    assert deliver_outbox(store, notify_by_webhook(nowhere), T0 + timedelta(minutes=32)) == 0
     first, second = store.undelivered_notifications()
     assert first.last_error is not None and first.last_error.startswith("ConnectError")
     assert second.attempts == 0

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from api.platform import InfluxTelemetry, IngestFiles
 from api.sources import EventQuery, SeriesQuery, SourceUnavailable
 from facility import DeviceRef, EquipmentKind
-from facmon.localstack import Influxd, free_port
-from facmon.platform_sources import InfluxTelemetry, IngestFiles
-from ingest import DeadLetter, DeadLetterStore, InfluxClient, Reason
-from ingest.extras import UncataloguedMetrics
+from ingest import DeadLetter, DeadLetterStore, Reason, UncataloguedMetrics
+from localservers import Influxd, free_port
+from timeseries import InfluxClient
 
 pytestmark = pytest.mark.integration
 

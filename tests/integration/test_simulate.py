@@ -15,11 +15,11 @@ import pytest
 
 from facility import EquipmentKind
 from facmon.cli import build_parser
-from facmon.localstack import Influxd, Mosquitto, free_port
 from facmon.simulate_cmd import options_from
-from ingest import InfluxClient
+from localservers import Influxd, Mosquitto, free_port
 from simulators import Label, Message, Simulation
 from tests.integration.harness import Counter, wait_for
+from timeseries import InfluxClient
 
 pytestmark = pytest.mark.integration
 

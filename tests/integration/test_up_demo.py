@@ -22,11 +22,10 @@ import httpx
 import pytest
 
 from facility import EquipmentKind
-from facmon.localstack import free_port, is_reachable
-from facmon.simulate_cmd import ResumedSimulation
-from ingest import InfluxClient
-from simulators import Message, Simulation, SimulationOptions
+from localservers import free_port, is_reachable
+from simulators import Message, ResumedSimulation, Simulation, SimulationOptions
 from tests.integration.harness import up_environment, wait_for
+from timeseries import InfluxClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 

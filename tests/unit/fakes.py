@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ingest.deadletters import DeadLetter
-from ingest.influx import InfluxRejected, InfluxUnavailable
+from timeseries import InfluxRejected, InfluxUnavailable
 
 
 class FakeWriter:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import generate_latest
 
-from facmon.bench_ingest import histogram_quantile, parse_ingest_metrics
+from benchmarks.ingest import histogram_quantile, parse_ingest_metrics
 from ingest.metrics import IngestMetrics
 
 

@@ -17,7 +17,7 @@ import yaml
 
 from facility import Settings
 from facmon.cli import build_parser
-from facmon.db_cmd import sqlite_path
+from facmon.wiring import sqlite_path
 
 ROOT = Path(__file__).resolve().parents[2]
 INGEST_SERVICES = ("ingest-1", "ingest-2")

@@ -1,22 +1,42 @@
-"""facmon analytics saves its engine and a restart continues from it (facmon.engine_snapshot)."""
+"""facmon analytics saves its engine and a restart continues from it (analytics.snapshot)."""
 
 from __future__ import annotations
 
-import argparse
+import pickle
 import random
 import threading
 from pathlib import Path
 
 import pytest
 
-from analytics.alerts import AlertChange, AlertPolicy, ChangeKind
-from analytics.engine import EngineSettings
-from facility import Reading, Settings
-from facmon.analytics_cmd import AnalyticsService
-from ingest import SessionOptions
+from analytics import (
+    AlertChange,
+    AlertPolicy,
+    AnalyticsService,
+    ChangeKind,
+    EngineSettings,
+    EngineSnapshot,
+    Schedule,
+    load_snapshot,
+)
+from analytics.snapshot import SNAPSHOT_FORMAT
+from facility import Reading
 from tests.unit.test_engine import pump_reading
 
 SETTINGS = EngineSettings(warmup=100, policy=AlertPolicy(raise_after_ms=10 * 60_000))
+
+
+class IdleSource:
+    """A message source that never delivers anything (the tests feed the engine directly)."""
+
+    def __init__(self) -> None:
+        self.subscribed = threading.Event()
+
+    def start(self) -> None:
+        self.subscribed.set()
+
+    def stop(self) -> None:
+        pass
 
 
 class Changes:
@@ -29,9 +49,8 @@ class Changes:
 
 def service(path: Path, settings: EngineSettings = SETTINGS) -> tuple[AnalyticsService, Changes]:
     changes = Changes()
-    # The broker is never contacted: these tests drive the engine and the snapshot directly.
-    made = AnalyticsService(Settings(mqtt_url="mqtt://127.0.0.1:9"), SessionOptions(), changes,
-                            engine=settings, snapshot_path=path)  # fmt: skip
+    # No message source: these tests drive the engine and the snapshot directly.
+    made = AnalyticsService(changes, engine=settings, snapshot_path=path)
     return made, changes
 
 
@@ -96,8 +115,35 @@ def test_the_service_saves_when_it_stops(tmp_path: Path) -> None:
     running.engine.on_records(wear()[:350])
     stop = threading.Event()
     stop.set()
-    args = argparse.Namespace(tick=30.0, forecast_every=3600.0, refit_every=86400.0,
-                              snapshot_every=300.0)  # fmt: skip
-    running.run(stop, args)
+    running.run(IdleSource(), stop, Schedule())
     assert path.exists()
     assert len(service(path)[0].engine.tracker.open_alerts) == 1
+
+
+def test_a_snapshot_saved_before_the_move_to_analytics_still_loads(tmp_path: Path) -> None:
+    """Snapshots written while the service lived in facmon/ name facmon.engine_snapshot."""
+    first, _ = service(tmp_path / "unused.snapshot")
+    first.engine.on_records(wear()[:350])
+    saved = EngineSnapshot(first.engine, 0, [])
+    old = pickle.dumps({"format": SNAPSHOT_FORMAT, "snapshot": saved}, protocol=0)
+    old = old.replace(b"canalytics.snapshot\n", b"cfacmon.engine_snapshot\n")
+    assert b"facmon.engine_snapshot" in old
+    path = tmp_path / "engine.snapshot"
+    path.write_bytes(old)
+    restored = load_snapshot(path, SETTINGS)
+    assert restored is not None and len(restored.engine.tracker.open_alerts) == 1
+
+
+def test_the_subscription_is_noted_once_the_source_has_subscribed(tmp_path: Path) -> None:
+    running, _ = service(tmp_path / "engine.snapshot")
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()  # the service runs until then
+    running.run(IdleSource(), stop, Schedule(), subscribed_path=tmp_path / "subscribed")
+    assert (tmp_path / "subscribed").exists()
+
+
+def test_the_engine_names_the_devices_it_has_seen(tmp_path: Path) -> None:
+    running, _ = service(tmp_path / "engine.snapshot")
+    stream = wear()[:5]
+    running.on_records(stream)
+    assert running.devices() == [stream[0].source]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from analytics.scoring.fleet import RaisedAlert, score_fleet
+from benchmarks.scoring.fleet import RaisedAlert, score_fleet
 
 DAY = 86_400_000
 RUN = {

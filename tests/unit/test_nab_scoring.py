@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from analytics.scoring.nab import (
+from benchmarks.scoring.nab import (
     PROFILES,
     LabelledScores,
     normalise,

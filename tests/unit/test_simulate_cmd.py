@@ -9,8 +9,8 @@ import pytest
 
 from facility import EquipmentKind
 from facmon.cli import build_parser, main
-from facmon.simulate_cmd import options_from, parse_duration
-from simulators import Message, Simulation
+from facmon.simulate_cmd import options_from
+from simulators import Message, Simulation, parse_duration
 
 NOW_MS = 1_800_000_000_000
 

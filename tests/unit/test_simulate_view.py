@@ -6,8 +6,7 @@ from typing import Any
 
 from rich.console import Console
 
-from facmon.simulate_view import BuildingView
-from simulators import Label, Message
+from simulators import BuildingView, Label, Message
 
 DAY = 86_400_000
 T0 = 1_714_521_600_000

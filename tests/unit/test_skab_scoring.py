@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.scoring.skab import SkabScore, pool_scores, score_labels
+from benchmarks.scoring.skab import SkabScore, pool_scores, score_labels
 
 
 def test_counts_and_figures_match_a_hand_count() -> None:

@@ -22,9 +22,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from analytics.detectors.base import FloatArray
-from analytics.detectors.multivariate import MewmaShiftDetector
-from analytics.scoring.skab import SkabScore, pool_scores, score_labels
+from analytics import FloatArray, MewmaShiftDetector
+from benchmarks.scoring.skab import SkabScore, pool_scores, score_labels
 
 __all__ = [
     "TRAIN_ROWS",

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from facility import EquipmentKind
-from simulators import Label, Message
+from simulators.building import Label, Message
 
 __all__ = ["BuildingView"]
 

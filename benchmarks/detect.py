@@ -14,25 +14,18 @@ import json
 import time
 from typing import Any
 
-from analytics.alerts import ChangeKind
-from analytics.engine import Engine
-from analytics.scoring.fleet import RaisedAlert, score_fleet
+from analytics import ChangeKind, Engine
+from benchmarks.scoring.fleet import RaisedAlert, score_fleet
 from facility import Settings
-from facmon.simulate_cmd import parse_duration, parse_start
 from ingest import decode_message
-from simulators import Label, Simulation, SimulationOptions, realistic_mix
+from simulators import (
+    Label,
+    Simulation,
+    SimulationOptions,
+    realistic_mix,
+)
 
 TICK_MS = 10 * 60_000
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--devices", type=int, default=24, help="devices in a residential mix")
-    parser.add_argument("--duration", type=parse_duration, default=45 * 86_400.0)
-    parser.add_argument("--interval", type=parse_duration, default=600.0, help="per reading")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--faults", default="wear", help="fault scenario (see facmon simulate)")
-    parser.add_argument("--start", type=parse_start, default=parse_start("2025-01-06T00:00:00Z"))
-    parser.set_defaults(handler=run)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:

@@ -42,9 +42,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from facility import Settings
-from facmon.localstack import Influxd, Mosquitto, free_port
-from ingest import InfluxClient
+from localservers import Influxd, Mosquitto, free_port
 from simulators import LoadReport, run_load
+from timeseries import InfluxClient
 
 Buckets = tuple[tuple[float, float], ...]  # a cumulative histogram: (upper bound s, count)
 
@@ -52,7 +52,6 @@ __all__ = [
     "Baseline",
     "BenchOptions",
     "IngestSample",
-    "add_arguments",
     "histogram_quantile",
     "parse_ingest_metrics",
     "run",
@@ -67,37 +66,6 @@ READY_TIMEOUT_S = 20.0
 # is bounded by their own Receive Maximum and does not change.
 BROKER_CONFIG = "max_inflight_messages 1000"
 STOP_TIMEOUT_S = 60.0
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--messages", type=int, default=300_000, help="messages to publish")
-    parser.add_argument(
-        "--rate", type=float, default=12_000, help="messages/s in total (0 = as fast as possible)"
-    )
-    parser.add_argument("--processes", type=int, default=2, help="publisher processes")
-    parser.add_argument("--batch", type=int, default=1, help="readings per message")
-    parser.add_argument("--devices", type=int, default=1000, help="devices per publisher")
-    parser.add_argument("--mqtt-url", default=None, help="use this broker (default: start one)")
-    parser.add_argument("--influx-url", default=None, help="use this InfluxDB (default: start one)")
-    parser.add_argument("--ingest-processes", type=int, default=1)
-    parser.add_argument(
-        "--share-group", default="facmon-bench", help="shared subscription group (if >1 ingest)"
-    )
-    parser.add_argument(
-        "--ingest-arg",
-        action="append",
-        default=[],
-        metavar="ARG",
-        help="extra argument for `facmon ingest`, e.g. --ingest-arg=--batch-delay=0.1",
-    )
-    parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument(
-        "--stall-timeout", type=float, default=30.0, help="give up after this long without progress"
-    )
-    parser.add_argument(
-        "--workdir", type=Path, default=None, help="keep servers' data and logs here"
-    )
-    parser.set_defaults(handler=run)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -41,20 +42,30 @@ from urllib.parse import urlencode
 import httpx
 from rich.console import Console
 
-from api import create_app, create_key
-from facility import AlertNotice, Settings
-from facmon import logs
-from facmon.api_cmd import kpi_worker
-from facmon.api_cmd import serve as serve_api
-from facmon.localstack import free_port
-from maintenance.desk import Desk, priority_for
-from maintenance.domain import ACTIONS, Action, Priority, Status
-from maintenance.migrate import upgrade
-from maintenance.sla import DEFAULT_POLICIES, SlaPolicy, choose_policy, due_times
-from maintenance.sql import DeviceInfo, SqlStore, for_writing, metadata
-from maintenance.store import Role
+from api import create_app, create_key, kpi_worker
+from api import serve as serve_api
+from facility import AlertNotice, Settings, configure_logging
+from localservers import free_port
+from maintenance import (
+    ACTIONS,
+    DEFAULT_POLICIES,
+    Action,
+    Desk,
+    DeviceInfo,
+    Priority,
+    Role,
+    SlaPolicy,
+    SqlStore,
+    Status,
+    choose_policy,
+    due_times,
+    for_writing,
+    metadata,
+    priority_for,
+    upgrade,
+)
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["run"]
 
 TARGET_P99_MS = 50.0
 WORKERS = 16  # concurrent requests at most: beyond that a due request waits (and it counts)
@@ -84,14 +95,6 @@ STALL_SHARE = 0.015  # orders that get stuck part-way and stay in the backlog
 DISMISSED_SHARE = 0.05  # alerts dismissed as not real, per order
 RESPONSE_MEAN_MIN = {Priority.P1: 10, Priority.P2: 45, Priority.P3: 240, Priority.P4: 1200}
 REPAIR_MEAN_MIN = {Priority.P1: 120, Priority.P2: 480, Priority.P3: 1440, Priority.P4: 4320}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--orders", type=int, default=100_000, help="work orders to seed")
-    parser.add_argument("--devices", type=int, default=1_000, help="devices to seed")
-    parser.add_argument("--rate", type=float, default=100.0, help="requests per second")
-    parser.add_argument("--seconds", type=float, default=20.0, help="load time per endpoint")
-    parser.set_defaults(handler=run)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -418,9 +421,9 @@ def serve(url: str, port: int, log_path: str) -> None:
     """The child process: `facmon api`'s app and logging, its stderr (the logs) to a file."""
     with open(log_path, "ab") as log:
         os.dup2(log.fileno(), 2)
-    logs.configure("INFO")
+    configure_logging("INFO")
     store = SqlStore(url)
-    with kpi_worker(url) as kpis:
+    with kpi_worker(partial(SqlStore, url)) as kpis:
         serve_api(create_app(store, Desk(store, store.sla_policies), kpis), "127.0.0.1", port)
 
 

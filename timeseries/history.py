@@ -1,11 +1,13 @@
-"""InfluxDB as the analytics' history source (the adapter behind analytics.history)."""
+"""A device's stored history read back with InfluxQL (what analytics' refits and forecasts need;
+it implements analytics' HistorySource protocol)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from facility import DeviceRef, Reading
-from ingest import InfluxClient, InfluxRejected, InfluxUnavailable
+from facility import DeviceRef, EquipmentKind, Reading
+from timeseries.client import InfluxClient, InfluxRejected, InfluxUnavailable
+from timeseries.quoting import quote
 
 __all__ = ["InfluxHistory"]
 
@@ -13,8 +15,14 @@ __all__ = ["InfluxHistory"]
 _EVENT_FIELDS = {"voltage_under_load_v": "battery_test"}
 
 
-def _quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "\\'")
+def newest_reading_ms(client: InfluxClient, site: str) -> int | None:
+    """The time of a site's newest stored reading, None if it has none; raises
+    InfluxUnavailable or InfluxRejected when InfluxDB cannot say."""
+    measurements = ", ".join(f'"{kind}"' for kind in EquipmentKind)
+    query = f"SELECT * FROM {measurements} WHERE site = '{quote(site)}' ORDER BY time DESC LIMIT 1"
+    series = client.query(query, epoch="ms")
+    newest = [int(s["values"][0][0]) for s in series if s.get("values")]
+    return max(newest, default=None)
 
 
 class InfluxHistory:
@@ -52,7 +60,7 @@ class InfluxHistory:
     def _rows(
         self, select: str, device: DeviceRef, since_ms: int, until_ms: int, extra: str = ""
     ) -> list[dict[str, Any]]:
-        where = (f" WHERE site = '{_quote(device.site)}' AND device = '{_quote(device.device)}'"
+        where = (f" WHERE site = '{quote(device.site)}' AND device = '{quote(device.device)}'"
                  f" AND time >= {since_ms}ms AND time < {until_ms}ms{extra}")  # fmt: skip
         try:
             series = self.client.query(select + where + " ORDER BY time", epoch="ms")

@@ -1,4 +1,4 @@
-"""facmon.localstack against the real mosquitto and influxd executables."""
+"""localservers against the real mosquitto and influxd executables."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from facmon.localstack import (
+from localservers import (
     Influxd,
     LocalServiceError,
     Mosquitto,

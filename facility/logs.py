@@ -1,4 +1,8 @@
-"""Structured logs: one JSON object per line, with the `extra` fields a call site passes."""
+"""Structured logs: one JSON object per line, with the `extra` fields a call site passes.
+
+On the ground floor because every process logs the same way: each `facmon` command, and the
+child processes that benchmarks start.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 
 
 class JsonFormatter(logging.Formatter):
+    """A log record as one JSON object: time, level, logger, message and any extra fields."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
@@ -25,7 +31,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def configure(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO") -> None:
     """Send JSON logs to stderr (stdout stays free for a command's own result)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())

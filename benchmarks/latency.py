@@ -20,19 +20,12 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from analytics.alerts import AlertChange, ChangeKind
+from analytics import AlertChange, AnalyticsService, ChangeKind
 from facility import Settings
-from facmon.analytics_cmd import AnalyticsService
-from facmon.localstack import Mosquitto
-from ingest import SessionOptions
+from ingest import SessionOptions, record_subscriber
+from localservers import Mosquitto
 
 MIN_MS = 60_000
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--alarms", type=int, default=200, help="fire alarms, one per panel")
-    parser.add_argument("--pumps", type=int, default=50, help="pumps whose bearings wear out")
-    parser.set_defaults(handler=run)
 
 
 class TimingSink:
@@ -57,14 +50,15 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp, Mosquitto.start(Path(tmp)) as broker:
         sink = TimingSink()
         session = SessionOptions(client_id="bench-latency", topic_filter="facmon/bench/#")
-        service = AnalyticsService(Settings(mqtt_url=broker.url), session, sink)
-        service.subscriber.start()
-        if not service.subscriber.subscribed.wait(10):
+        service = AnalyticsService(sink)
+        subscriber = record_subscriber(Settings(mqtt_url=broker.url), session, service.on_records)
+        subscriber.start()
+        if not subscriber.subscribed.wait(10):
             raise SystemExit("the analytics service did not subscribe")
         publisher = _publisher(broker.port)
         sent = _fire_alarms(publisher, args.alarms) | _worn_bearings(publisher, args.pumps)
         sink.wait_for(args.alarms + args.pumps)
-        service.subscriber.stop()
+        subscriber.stop()
         publisher.disconnect()
     print(json.dumps(_report(sent, sink.raised)), flush=True)
     return 0

@@ -23,9 +23,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from analytics.detectors.base import FloatArray
-from analytics.detectors.streaming import NoveltyAlarm
-from analytics.scoring.nab import LabelledScores, Window, score_corpus
+from analytics import FloatArray, NoveltyAlarm
+from benchmarks.scoring.nab import LabelledScores, Window, score_corpus
 
 __all__ = ["AlarmStream", "NabSeries", "read_series", "run_nab", "windows_to_rows"]
 

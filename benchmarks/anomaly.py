@@ -11,22 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from rich.progress import Progress as ProgressBar
 
-from analytics.benchmarks.nab import run_nab
-from analytics.benchmarks.skab import run_skab
+from benchmarks.datasets.nab import run_nab
+from benchmarks.datasets.skab import run_skab
 from facility import Settings
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", choices=("skab", "nab"), required=True)
-    parser.add_argument("--data", type=Path, required=True, help="the dataset's data folder")
-    parser.add_argument("--labels", type=Path, help="NAB: labels/combined_windows.json")
-    parser.add_argument("--out", type=Path, required=True, help="predictions are written here")
-    parser.set_defaults(handler=run)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:

@@ -14,15 +14,8 @@ import time
 
 import numpy as np
 
-from analytics.detectors.robust import RobustBaseline
+from analytics import RobustBaseline
 from facility import Settings
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--series", type=int, default=100_000, help="device-metric series")
-    parser.add_argument("--batch", type=int, default=10_000, help="readings per batch")
-    parser.add_argument("--seconds", type=float, default=5.0, help="how long to measure")
-    parser.set_defaults(handler=run)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
