@@ -1,5 +1,5 @@
 """The adapters behind the API's platform routes: InfluxDB for telemetry (through timeseries),
-ingest's SQLite file for dead letters and extra metrics, the analytics forecasts file, and the
+ingest's SQLite file for dead letters and extra metrics, and the
 broker's accounts (api/sources.py has the protocols; `facmon api` builds them with
 `platform_for`)."""
 

@@ -1,9 +1,10 @@
 """Alerts, work orders, SLA policies, preventive maintenance and KPIs (SQLAlchemy at the edge).
 
-Pure rules: domain.py (lifecycle), sla.py, kpis.py, pm.py, desk.py (alerts to work orders),
-queue.py (pages of the work-order queue judged by SLA), jobs.py. The database: store.py (one
-protocol per kind of record, and Store, their union), sql/ and migrations/ (SQLAlchemy,
-Alembic).
+Pure rules: domain.py (lifecycle), sla.py, kpis.py and kpi_report.py, pm.py and
+pm_triggers.py, desk.py (alerts to work orders), alerting.py (what people may do to an alert),
+queue.py (pages of the work-order queue judged by SLA), jobs.py, outbox.py, seeding.py. The
+database: store.py (one protocol per kind of record, and Store, their union), sql/ (one module
+per kind) and migrations/ (SQLAlchemy, Alembic).
 
 Other packages import what they need from here (`from maintenance import Desk`), never from
 the modules inside.

@@ -49,7 +49,7 @@ class PmStore(OrderStore, PmPlanStore, Protocol):
 @dataclass(frozen=True)
 class SlaSweep:
     """What one run found: orders due soon, breached, escalated, and the texts of the
-    notifications it put in the store's outbox (facmon.notify delivers them)."""
+    notifications it put in the store's outbox (maintenance.outbox delivers them)."""
 
     due_soon: list[int]
     breached: list[int]
