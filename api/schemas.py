@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from maintenance import AlertRecord, Comment, Priority, Status, WorkOrder
 
 __all__ = [
+    "MAX_RECORD_ID",
     "ActionBody",
     "AlertOut",
     "AssignBody",
@@ -30,7 +31,8 @@ __all__ = [
 
 
 # Database ids are 64-bit: a larger number in a path is a 422, not a crash deep in the driver.
-RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+MAX_RECORD_ID = 2**63 - 1  # the largest id SQLite and PostgreSQL's BIGINT hold
+RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
 
 # A JSON number as computed: an int stays an int (a float field would answer 5.0 for 5).
 Number = int | float

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.auth import AlertReader, Worker
 from api.routers.common import API_PREFIX
-from api.schemas import AlertOut, DismissBody, RecordId, alert_out
+from api.schemas import MAX_RECORD_ID, AlertOut, DismissBody, RecordId, alert_out
 from maintenance import AlertQuery, AlertState, Store, acknowledge_alert, dismiss_alert
 
 __all__ = ["alerts_router"]
@@ -24,7 +24,7 @@ def alerts_router(store: Store) -> APIRouter:
         _: AlertReader,
         state: AlertState | None = None,
         site: str | None = None,
-        work_order_id: Annotated[int | None, Query(ge=1)] = None,
+        work_order_id: Annotated[int | None, Query(ge=1, le=MAX_RECORD_ID)] = None,
         limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     ) -> list[AlertOut]:
         """Alerts, newest first; `work_order_id` gives the alerts behind one work order.

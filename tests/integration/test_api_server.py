@@ -45,8 +45,11 @@ def start_api(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
+    # InfluxDB is named on a free port, so nothing answers there even when a local facmon
+    # runs on the default one (the health test expects it down).
     return {**os.environ, "FACMON_DATABASE_URL": f"sqlite:///{tmp_path}/facmon.db",
-            "FACMON_STATE_DIR": str(tmp_path)}  # fmt: skip
+            "FACMON_STATE_DIR": str(tmp_path),
+            "FACMON_INFLUX_URL": f"http://127.0.0.1:{free_port()}"}  # fmt: skip
 
 
 @pytest.fixture
