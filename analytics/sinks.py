@@ -55,7 +55,6 @@ def notice_fields(notice: AlertNotice) -> dict[str, Any]:
     fields = asdict(notice)
     fields["at"] = notice.at.isoformat(timespec="milliseconds")
     fields["at_ms"] = notice.at_ms
-    fields["evidence"] = list(notice.evidence)
     return fields
 
 

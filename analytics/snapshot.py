@@ -65,7 +65,7 @@ def load_snapshot(path: Path, settings: EngineSettings) -> EngineSnapshot | None
     return snapshot
 
 
-def _current(saved: dict[str, Any]) -> object:
+def _current(saved: Any) -> object:
     """The snapshot in today's format, or None for a format this version cannot read."""
     if saved.get("format") == SNAPSHOT_FORMAT:
         return saved["snapshot"]
