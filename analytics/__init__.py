@@ -7,11 +7,9 @@ protocols (AlertSink, HistorySource, MessageSource, ForecastSink) wired by facmo
 
 from analytics.alerts import (
     Alert,
-    AlertChange,
     AlertPolicy,
     AlertSink,
     AlertTracker,
-    ChangeKind,
     Condition,
     Severity,
 )
@@ -33,19 +31,17 @@ from analytics.detectors import (
 from analytics.engine import Engine, EngineSettings
 from analytics.history import HistorySource, forecasts_for, healthy_history
 from analytics.service import AnalyticsService, Clock, ForecastSink, MessageSource, Schedule
-from analytics.sinks import FanOut, JsonLinesSink, alert_fields
+from analytics.sinks import FanOut, JsonLinesSink, notice_fields
 from analytics.snapshot import EngineSnapshot, dump_snapshot, load_snapshot, save_snapshot
 
 __all__ = [
     "AlarmShaper",
     "Alert",
-    "AlertChange",
     "AlertPolicy",
     "AlertSink",
     "AlertTracker",
     "AnalyticsService",
     "BatchDetector",
-    "ChangeKind",
     "Clock",
     "Condition",
     "Engine",
@@ -68,11 +64,11 @@ __all__ = [
     "Schedule",
     "Severity",
     "StreamingDetector",
-    "alert_fields",
     "dump_snapshot",
     "forecasts_for",
     "healthy_history",
     "hysteresis_labels",
     "load_snapshot",
+    "notice_fields",
     "save_snapshot",
 ]

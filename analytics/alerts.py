@@ -4,29 +4,30 @@ Detectors and rules say, reading by reading, whether a condition holds ("vibrati
 pump-02"). The tracker turns that into alerts a crew can act on: an alert opens only after the
 condition has held for a minimum duration (or at once for life-safety events), a repeat updates
 the open alert instead of opening another, and it clears only after the condition has been clear
-for a while. Changes go to an AlertSink, the small interface maintenance/ implements.
+for a while. Each change is reported as a facility.AlertNotice, the one message that goes to an
+AlertSink (the small interface maintenance/ implements).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from enum import IntEnum, StrEnum
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
 from typing import Protocol
 
 from facility import AlertNotice, DeviceRef
 
 __all__ = [
     "Alert",
-    "AlertChange",
     "AlertPolicy",
     "AlertSink",
     "AlertTracker",
-    "ChangeKind",
     "Condition",
     "Severity",
 ]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Severity(IntEnum):
@@ -39,12 +40,6 @@ class Severity(IntEnum):
 
     def __str__(self) -> str:
         return self.name.lower()
-
-
-class ChangeKind(StrEnum):
-    RAISED = "raised"
-    UPDATED = "updated"
-    CLEARED = "cleared"
 
 
 @dataclass(frozen=True)
@@ -83,37 +78,22 @@ class Alert:
     def key(self) -> tuple[DeviceRef, str]:
         return self.source, self.signature
 
-    @property
-    def summary(self) -> str:
-        """One line for a list: what, where, why."""
-        why = "; ".join(self.evidence) if self.evidence else "no detail"
-        return f"{self.severity} {self.signature} on {self.source.device} ({why})"
-
-
-@dataclass(frozen=True)
-class AlertChange:
-    """What the tracker reports: an alert raised, updated or cleared. Owned by analytics; the
-    message that crosses to maintenance is its `notice()` (facility.AlertNotice)."""
-
-    kind: ChangeKind
-    alert: Alert
-
-    def notice(self) -> AlertNotice:
-        """This change as the alert sink's message to maintenance, stamped with the time of
-        the change (the clearing for a cleared alert, else the latest update)."""
-        alert = self.alert
-        at_ms = alert.cleared_ms if self.kind is ChangeKind.CLEARED else alert.updated_ms
+    def notice(self, change: str, at_ms: int) -> AlertNotice:
+        """This alert as the alert sink's message: `change` (raised, updated or cleared) at
+        `at_ms`, the moment of the change."""
+        source = self.source
         return AlertNotice(
-            self.kind.value, alert.source.site, str(alert.source.kind), alert.source.device,
-            alert.signature, str(alert.severity), datetime.fromtimestamp((at_ms or 0) / 1000, UTC),
-            alert.evidence, alert.score,
+            change, source.site, str(source.kind), source.device, self.signature,
+            str(self.severity), _EPOCH + timedelta(milliseconds=at_ms), self.evidence, self.score,
         )  # fmt: skip
 
 
 class AlertSink(Protocol):
-    """Where alert changes go: maintenance/ opens and updates work orders from them."""
+    """Where alert changes go: maintenance/ opens and updates work orders from them (facmon
+    wires maintenance's Desk, whose `handle` fits this protocol as it is; what `handle`
+    returns, the desk's stored record, is not the sender's business and is ignored)."""
 
-    def handle(self, change: AlertChange) -> None: ...
+    def handle(self, notice: AlertNotice) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -137,27 +117,40 @@ class _Track:
 
 
 class AlertTracker:
-    """Turns a stream of conditions into raised, updated and cleared alerts (pure, no I/O)."""
+    """Turns a stream of conditions into raised, updated and cleared alerts (pure, no I/O),
+    reported as facility.AlertNotice values. It remembers the alerts it has cleared, whose
+    periods refits leave out of a device's healthy history."""
 
     def __init__(self, policy: AlertPolicy = AlertPolicy()) -> None:
         self.policy = policy
         self._tracks: dict[tuple[DeviceRef, str], _Track] = {}
+        self._cleared: list[Alert] = []
 
     @property
     def open_alerts(self) -> list[Alert]:
         return [t.alert for t in self._tracks.values() if t.alert is not None]
 
-    def observe(self, condition: Condition) -> list[AlertChange]:
+    @property
+    def cleared_alerts(self) -> list[Alert]:
+        """Every alert cleared so far, in the order cleared (with its start and end)."""
+        return list(self._cleared)
+
+    def remember_cleared(self, alerts: Iterable[Alert]) -> None:
+        """Take over cleared alerts kept elsewhere, replacing any remembered: engine snapshots
+        of format 2 kept them beside the engine, not in the tracker."""
+        self._cleared = list(alerts)
+
+    def observe(self, condition: Condition) -> list[AlertNotice]:
         """The alert changes this observation causes (usually none)."""
         track = self._tracks.setdefault((condition.source, condition.signature), _Track())
         if condition.active:
             return self._holds(track, condition)
         return self._clear(track, condition.ts_ms, condition.immediate)
 
-    def observe_all(self, conditions: Sequence[Condition]) -> list[AlertChange]:
+    def observe_all(self, conditions: Sequence[Condition]) -> list[AlertNotice]:
         return [change for c in conditions for change in self.observe(c)]
 
-    def _holds(self, track: _Track, condition: Condition) -> list[AlertChange]:
+    def _holds(self, track: _Track, condition: Condition) -> list[AlertNotice]:
         track.clear_since = None
         if track.strongest is None or condition.score >= track.strongest.score:
             track.strongest = condition
@@ -170,7 +163,7 @@ class AlertTracker:
             return [self._raise(track, condition)]
         return []
 
-    def _raise(self, track: _Track, condition: Condition) -> AlertChange:
+    def _raise(self, track: _Track, condition: Condition) -> AlertNotice:
         best = track.strongest or condition
         track.alert = Alert(
             source=condition.source,
@@ -181,9 +174,9 @@ class AlertTracker:
             score=best.score,
             evidence=best.evidence or condition.evidence,
         )
-        return AlertChange(ChangeKind.RAISED, track.alert)
+        return track.alert.notice("raised", condition.ts_ms)
 
-    def _update(self, track: _Track, condition: Condition) -> list[AlertChange]:
+    def _update(self, track: _Track, condition: Condition) -> list[AlertNotice]:
         alert = track.alert
         assert alert is not None
         worse = condition.severity > alert.severity or condition.score > alert.score * 1.25
@@ -197,9 +190,9 @@ class AlertTracker:
             score=max(alert.score, condition.score),
             evidence=condition.evidence or alert.evidence,
         )
-        return [AlertChange(ChangeKind.UPDATED, track.alert)]
+        return [track.alert.notice("updated", condition.ts_ms)]
 
-    def _clear(self, track: _Track, ts_ms: int, at_once: bool) -> list[AlertChange]:
+    def _clear(self, track: _Track, ts_ms: int, at_once: bool) -> list[AlertNotice]:
         track.pending_since = None
         if track.alert is None:
             track.strongest = None
@@ -210,4 +203,5 @@ class AlertTracker:
             return []
         cleared = replace(track.alert, cleared_ms=ts_ms)
         track.alert, track.strongest, track.clear_since = None, None, None
-        return [AlertChange(ChangeKind.CLEARED, cleared)]
+        self._cleared.append(cleared)
+        return [cleared.notice("cleared", ts_ms)]

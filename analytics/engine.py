@@ -1,4 +1,5 @@
-"""The streaming analytics engine: records in, alert changes out (pure, no I/O).
+"""The streaming analytics engine: records in, alert changes (facility.AlertNotice) out (pure,
+no I/O).
 
 Readings become health features (analytics/features.py); each feature of each device has a
 robust baseline learned from the device's own history, and a reading's signed deviation from
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analytics.alerts import AlertChange, AlertPolicy, AlertTracker, Condition, Severity
+from analytics.alerts import AlertPolicy, AlertTracker, Condition, Severity
 from analytics.detectors.residual import LinearResidual
 from analytics.detectors.robust import RobustBaseline
 from analytics.features import (
@@ -30,7 +31,7 @@ from analytics.features import (
     features_of,
 )
 from analytics.rules import SilenceWatch, condition_for_event, condition_for_status
-from facility import DeviceRef, Event, Reading, Record, StatusChange
+from facility import AlertNotice, DeviceRef, Event, Reading, Record, StatusChange
 
 __all__ = ["Engine", "EngineSettings"]
 
@@ -86,10 +87,10 @@ class Engine:
         self._states: dict[tuple[DeviceRef, str], _FeatureState] = {}
         self._settling: dict[tuple[DeviceRef, str], int] = {}  # feature quiet until (ms)
 
-    def on_records(self, records: Iterable[Record]) -> list[AlertChange]:
+    def on_records(self, records: Iterable[Record]) -> list[AlertNotice]:
         return [change for record in records for change in self.on_record(record)]
 
-    def on_record(self, record: Record) -> list[AlertChange]:
+    def on_record(self, record: Record) -> list[AlertNotice]:
         if isinstance(record, Reading):
             return self.tracker.observe_all(self._reading(record))
         if isinstance(record, Event):
@@ -132,7 +133,7 @@ class Engine:
         """Every device the engine has had a reading from, in the order first seen."""
         return self.silence.devices()
 
-    def tick(self, now_ms: int) -> list[AlertChange]:
+    def tick(self, now_ms: int) -> list[AlertNotice]:
         """Periodic checks that no reading triggers: devices gone silent."""
         return self.tracker.observe_all(self.silence.check(now_ms))
 

@@ -19,11 +19,11 @@ from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from analytics.alerts import Alert, AlertChange, AlertSink, ChangeKind
+from analytics.alerts import AlertSink
 from analytics.engine import Engine, EngineSettings
 from analytics.history import HistorySource, forecasts_for, healthy_history
 from analytics.snapshot import EngineSnapshot, dump_snapshot, load_snapshot, save_snapshot
-from facility import DeviceRef, ForecastRun, Record
+from facility import AlertNotice, DeviceRef, ForecastRun, Record
 
 log = logging.getLogger("facmon.analytics")
 
@@ -79,7 +79,6 @@ class AnalyticsService:
         self.sink, self.history, self.clock, self.forecasts_sink = sink, history, clock, forecasts
         self.forecasts = ForecastRun(None)  # the latest round, also kept here for tests
         self._lock = threading.Lock()
-        self._past_alerts: list[Alert] = restored.past_alerts if restored else []
         if restored:
             log.info("analytics continues from its snapshot", extra={"saved_ms": restored.saved_ms})
 
@@ -89,11 +88,9 @@ class AnalyticsService:
             changes = self.engine.on_records(records)
         self._deliver(changes)
 
-    def _deliver(self, changes: list[AlertChange]) -> None:
-        for change in changes:
-            if change.kind is ChangeKind.CLEARED:
-                self._past_alerts.append(change.alert)
-            self.sink.handle(change)
+    def _deliver(self, notices: list[AlertNotice]) -> None:
+        for notice in notices:
+            self.sink.handle(notice)
 
     def tick(self) -> None:
         """Silence checks at the clock's present."""
@@ -122,7 +119,8 @@ class AnalyticsService:
             return
         now_ms = self._now_ms()
         with self._lock:
-            alerts = [*self._past_alerts, *self.engine.tracker.open_alerts]
+            tracker = self.engine.tracker
+            alerts = [*tracker.cleared_alerts, *tracker.open_alerts]
         for device in self.devices():
             readings = healthy_history(self.history, device, now_ms, alerts)
             with self._lock:
@@ -134,7 +132,7 @@ class AnalyticsService:
         if self.snapshot_path is None:
             return
         with self._lock:
-            snapshot = EngineSnapshot(self.engine, self._now_ms(), self._past_alerts)
+            snapshot = EngineSnapshot(self.engine, self._now_ms())
             data = dump_snapshot(snapshot)
         try:
             save_snapshot(self.snapshot_path, data)

@@ -11,7 +11,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from analytics.alerts import Alert, AlertChange, AlertSink
+from analytics.alerts import AlertSink
+from facility import AlertNotice
 
 log = logging.getLogger("facmon.analytics")
 
@@ -25,34 +26,39 @@ class JsonLinesSink:
         self._file = path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
 
-    def handle(self, change: AlertChange) -> None:
-        """Append the change with the time it arrived, and log it."""
-        record = {"change": change.kind.value, "received_ms": int(time.time() * 1000)}
-        record.update(alert_fields(change.alert))
+    def handle(self, notice: AlertNotice) -> None:
+        """Append the notice with the time it arrived, and log it."""
+        record = {"received_ms": int(time.time() * 1000), **notice_fields(notice)}
         with self._lock:
             self._file.write(json.dumps(record) + "\n")
             self._file.flush()
-        log.info(f"alert {change.kind.value}: {change.alert.summary}")
+        log.info(f"alert {notice.change}: {_summary(notice)}")
 
     def close(self) -> None:
         self._file.close()
 
 
 class FanOut:
-    """Several sinks behind one: every change goes to each, in order."""
+    """Several sinks behind one: every notice goes to each, in order."""
 
     def __init__(self, *sinks: AlertSink) -> None:
         self.sinks = sinks
 
-    def handle(self, change: AlertChange) -> None:
-        """Hand the change to every sink."""
+    def handle(self, notice: AlertNotice) -> None:
+        """Hand the notice to every sink."""
         for sink in self.sinks:
-            sink.handle(change)
+            sink.handle(notice)
 
 
-def alert_fields(alert: Alert) -> dict[str, Any]:
-    """An alert as plain JSON-ready fields."""
-    fields = asdict(alert)
-    fields["source"] = {**asdict(alert.source), "kind": str(alert.source.kind)}
-    fields["severity"] = str(alert.severity)
+def notice_fields(notice: AlertNotice) -> dict[str, Any]:
+    """A notice as plain JSON-ready fields: its own, `at` in ISO 8601 and epoch milliseconds."""
+    fields = asdict(notice)
+    fields["at"] = notice.at.isoformat(timespec="milliseconds")
+    fields["at_ms"] = notice.at_ms
     return fields
+
+
+def _summary(notice: AlertNotice) -> str:
+    """One line for the log: what, where, why."""
+    why = "; ".join(notice.evidence) if notice.evidence else "no detail"
+    return f"{notice.severity} {notice.signature} on {notice.device} ({why})"

@@ -12,26 +12,26 @@ from __future__ import annotations
 
 import logging
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analytics.alerts import Alert
 from analytics.engine import Engine, EngineSettings
 from facility import write_atomically
 
 log = logging.getLogger("facmon.analytics")
 
-SNAPSHOT_FORMAT = 2  # raise when the engine's state changes shape (2: time warm-up)
+# Raise when the engine's state changes shape (2: time warm-up; 3: the alert tracker keeps
+# the alerts it cleared, which format 2 kept beside the engine and _from_format_2 moves in).
+SNAPSHOT_FORMAT = 3
 
 
 @dataclass
 class EngineSnapshot:
-    """The engine as saved, with when, and the alerts it has cleared (left out of refits)."""
+    """The engine as saved (its alert tracker with the alerts it has cleared), and when."""
 
     engine: Engine
     saved_ms: int
-    past_alerts: list[Alert] = field(default_factory=list)  # cleared: left out of refits
 
 
 def dump_snapshot(snapshot: EngineSnapshot) -> bytes:
@@ -52,7 +52,7 @@ def load_snapshot(path: Path, settings: EngineSettings) -> EngineSnapshot | None
     try:
         with path.open("rb") as file:  # written by this service, in its own state dir
             saved = _Unpickler(file).load()
-        snapshot = saved["snapshot"] if saved.get("format") == SNAPSHOT_FORMAT else None
+        snapshot = _current(saved)
     except Exception as error:  # damaged or foreign: start fresh rather than not at all
         log.warning("engine snapshot unreadable; starting fresh", extra={"error": repr(error)})
         return None
@@ -62,6 +62,24 @@ def load_snapshot(path: Path, settings: EngineSettings) -> EngineSnapshot | None
     if snapshot.engine.settings != settings:
         log.warning("engine settings changed since the snapshot; starting fresh")
         return None
+    return snapshot
+
+
+def _current(saved: Any) -> object:
+    """The snapshot in today's format, or None for a format this version cannot read."""
+    if saved.get("format") == SNAPSHOT_FORMAT:
+        return saved["snapshot"]
+    if saved.get("format") == 2:
+        return _from_format_2(saved["snapshot"])
+    return None
+
+
+def _from_format_2(snapshot: object) -> object:
+    """Format 2 saved the cleared alerts beside the engine (`past_alerts`): hand them to the
+    engine's tracker, which keeps them since format 3."""
+    if isinstance(snapshot, EngineSnapshot):
+        past_alerts = vars(snapshot).pop("past_alerts", [])
+        snapshot.engine.tracker.remember_cleared(past_alerts)
     return snapshot
 
 

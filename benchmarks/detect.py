@@ -14,7 +14,7 @@ import json
 import time
 from typing import Any
 
-from analytics import ChangeKind, Engine
+from analytics import Engine
 from benchmarks.scoring.fleet import RaisedAlert, score_fleet
 from facility import Settings
 from ingest import decode_message
@@ -68,8 +68,6 @@ def detect(
             changes += engine.tick(item.ts_ms)
             next_tick = item.ts_ms + TICK_MS
         alerts += [
-            RaisedAlert(c.alert.source.device, c.alert.signature, c.alert.updated_ms)
-            for c in changes
-            if c.kind is ChangeKind.RAISED
+            RaisedAlert(n.device, n.signature, n.at_ms) for n in changes if n.change == "raised"
         ]
     return labels, alerts, readings

@@ -20,8 +20,8 @@ from pathlib import Path
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from analytics import AlertChange, AnalyticsService, ChangeKind
-from facility import Settings
+from analytics import AnalyticsService
+from facility import AlertNotice, Settings
 from ingest import SessionOptions, record_subscriber
 from localservers import Mosquitto
 
@@ -35,10 +35,10 @@ class TimingSink:
         self.raised: dict[tuple[str, int], float] = {}
         self.changed = threading.Condition()
 
-    def handle(self, change: AlertChange) -> None:
-        if change.kind is ChangeKind.RAISED:
+    def handle(self, notice: AlertNotice) -> None:
+        if notice.change == "raised":
             with self.changed:
-                self.raised[(change.alert.source.device, change.alert.updated_ms)] = time.time()
+                self.raised[(notice.device, notice.at_ms)] = time.time()
                 self.changed.notify_all()
 
     def wait_for(self, count: int, timeout_s: float = 60.0) -> None:

@@ -12,7 +12,6 @@ import logging
 from pathlib import Path
 
 from analytics import (
-    AlertChange,
     AnalyticsService,
     EngineSettings,
     FanOut,
@@ -54,16 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run)
 
 
-class DeskSink:
-    """Alert changes into the work-order desk (maintenance/), as the sink's one message."""
-
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
-
-    def handle(self, change: AlertChange) -> None:
-        self.desk.handle(change.notice())
-
-
 def schedule_from(args: argparse.Namespace) -> Schedule:
     """The service's job intervals the command line asks for."""
     return Schedule(args.tick, args.forecast_every, args.refit_every, args.snapshot_every)
@@ -76,7 +65,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     influx = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
     engine = EngineSettings(warmup=args.warmup, warmup_s=args.warmup_hours * 3600)
     service = AnalyticsService(
-        FanOut(journal, DeskSink(Desk(store, store.sla_policies))),
+        FanOut(journal, Desk(store, store.sla_policies)),
         InfluxHistory(influx),
         forecasts=store.replace_forecasts,
         engine=engine,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from analytics.alerts import AlertPolicy, AlertTracker, ChangeKind, Condition, Severity
+from analytics.alerts import AlertPolicy, AlertTracker, Condition, Severity
 from analytics.rules import SilenceWatch, condition_for_event, condition_for_status
 from facility import AlertNotice, DeviceRef, EquipmentKind, Event, StatusChange
 
@@ -24,7 +24,7 @@ def vibration(minute: int, active: bool, score: float = 3.0) -> Condition:
 
 def run(conditions: list[Condition]) -> list[tuple[str, int]]:
     tracker = AlertTracker(POLICY)
-    return [(c.kind.value, c.alert.updated_ms // MIN) for c in tracker.observe_all(conditions)]
+    return [(n.change, n.at_ms // MIN) for n in tracker.observe_all(conditions)]
 
 
 def test_a_condition_shorter_than_the_minimum_duration_raises_nothing() -> None:
@@ -33,13 +33,12 @@ def test_a_condition_shorter_than_the_minimum_duration_raises_nothing() -> None:
 
 def test_a_lasting_condition_raises_once_from_when_it_began_and_updates_on_schedule() -> None:
     tracker = AlertTracker(POLICY)
-    changes = tracker.observe_all([vibration(m, True) for m in range(0, 41)])
-    assert [c.kind for c in changes] == [ChangeKind.RAISED, ChangeKind.UPDATED, ChangeKind.UPDATED]
-    raised = changes[0].alert
-    assert (raised.started_ms, raised.updated_ms) == (0, 10 * MIN)
-    assert [c.alert.updated_ms // MIN for c in changes[1:]] == [25, 40]
-    assert raised.evidence == ("vibration_mm_s 3.0× its normal level",)
-    assert len(tracker.open_alerts) == 1
+    notices = tracker.observe_all([vibration(m, True) for m in range(0, 41)])
+    assert [n.change for n in notices] == ["raised", "updated", "updated"]
+    assert [n.at_ms // MIN for n in notices] == [10, 25, 40]
+    assert notices[0].evidence == ("vibration_mm_s 3.0× its normal level",)
+    (alert,) = tracker.open_alerts
+    assert (alert.started_ms, alert.updated_ms) == (0, 40 * MIN)
 
 
 def test_a_worse_reading_updates_the_open_alert_at_once() -> None:
@@ -57,9 +56,11 @@ def test_an_alert_clears_only_after_the_condition_stayed_clear_long_enough() -> 
     stream = [vibration(m, True) for m in range(12)]
     stream += [vibration(m, False) for m in range(12, 30)] + [vibration(30, True)]
     stream += [vibration(m, False) for m in range(31, 62)]
-    changes = [c for c in AlertTracker(POLICY).observe_all(stream) if c.kind != ChangeKind.UPDATED]
-    assert [c.kind for c in changes] == [ChangeKind.RAISED, ChangeKind.CLEARED]
-    assert changes[1].alert.cleared_ms == 61 * MIN
+    tracker = AlertTracker(POLICY)
+    notices = [n for n in tracker.observe_all(stream) if n.change != "updated"]
+    assert [n.change for n in notices] == ["raised", "cleared"]
+    assert notices[1].at_ms == 61 * MIN
+    assert [(a.started_ms, a.cleared_ms) for a in tracker.cleared_alerts] == [(0, 61 * MIN)]
 
 
 def test_immediate_conditions_raise_and_clear_at_once() -> None:
@@ -67,12 +68,12 @@ def test_immediate_conditions_raise_and_clear_at_once() -> None:
     reset = Event(PANEL, 9 * MIN, "fire_alarm_reset", {"zone": "B2"})
     tracker = AlertTracker(POLICY)
     raised = tracker.observe_all(condition_for_event(alarm))
-    assert [(c.kind, c.alert.severity, c.alert.started_ms) for c in raised] == [
-        (ChangeKind.RAISED, Severity.CRITICAL, 5 * MIN)
-    ]
-    assert raised[0].alert.evidence == ("fire_alarm (test: 0, zone: B2)",)
+    assert [(n.change, n.severity, n.at_ms) for n in raised] == [("raised", "critical", 5 * MIN)]
+    assert raised[0].evidence == ("fire_alarm (test: 0, zone: B2)",)
+    assert [a.started_ms for a in tracker.open_alerts] == [5 * MIN]
     cleared = tracker.observe_all(condition_for_event(reset))
-    assert [(c.kind, c.alert.cleared_ms) for c in cleared] == [(ChangeKind.CLEARED, 9 * MIN)]
+    assert [(n.change, n.at_ms) for n in cleared] == [("cleared", 9 * MIN)]
+    assert [(a.started_ms, a.cleared_ms) for a in tracker.cleared_alerts] == [(5 * MIN, 9 * MIN)]
 
 
 def test_walk_test_activations_raise_nothing() -> None:
@@ -107,10 +108,8 @@ def test_a_failed_battery_test_raises_and_a_passed_one_clears() -> None:
     passed = Event(
         PANEL, 86_400_000, "battery_test", {"result": "pass", "voltage_under_load_v": 25.9}
     )
-    assert [c.kind for c in tracker.observe_all(condition_for_event(failed))] == [ChangeKind.RAISED]
-    assert [c.kind for c in tracker.observe_all(condition_for_event(passed))] == [
-        ChangeKind.CLEARED
-    ]
+    assert [n.change for n in tracker.observe_all(condition_for_event(failed))] == ["raised"]
+    assert [n.change for n in tracker.observe_all(condition_for_event(passed))] == ["cleared"]
 
 
 def test_offline_opens_an_alert_only_if_it_lasts_and_online_clears_it() -> None:
@@ -118,11 +117,11 @@ def test_offline_opens_an_alert_only_if_it_lasts_and_online_clears_it() -> None:
     blip = [StatusChange(PUMP, 0, False), StatusChange(PUMP, 2 * MIN, True)]
     assert tracker.observe_all([condition_for_status(s) for s in blip]) == []
     outage = [StatusChange(PUMP, 10 * MIN, False), StatusChange(PUMP, 21 * MIN, False)]
-    assert [c.kind for c in tracker.observe_all([condition_for_status(s) for s in outage])] == [
-        ChangeKind.RAISED
+    assert [n.change for n in tracker.observe_all([condition_for_status(s) for s in outage])] == [
+        "raised"
     ]
     back = tracker.observe(condition_for_status(StatusChange(PUMP, 50 * MIN, True)))
-    assert [c.kind for c in back] == [ChangeKind.CLEARED]
+    assert [n.change for n in back] == ["cleared"]
 
 
 def test_silence_is_judged_against_the_device_own_interval() -> None:
@@ -137,17 +136,12 @@ def test_silence_is_judged_against_the_device_own_interval() -> None:
     assert resumed is not None and not resumed.active
 
 
-def test_a_change_becomes_the_sinks_message_stamped_with_its_own_moment() -> None:
+def test_a_change_is_reported_as_the_sinks_message_stamped_with_its_own_moment() -> None:
     tracker = AlertTracker(POLICY)
     raised = tracker.observe_all([vibration(m, True, 3.5) for m in range(11)])[0]
-    notice = raised.notice()
-    assert notice == AlertNotice(
+    assert raised == AlertNotice(
         "raised", "s", "pump", "pump-01", "vibration_mm_s:high", "warning",
         datetime.fromtimestamp(10 * 60, UTC), ("vibration_mm_s 3.5× its normal level",), 3.5,
     )  # fmt: skip
     cleared = tracker.observe_all([vibration(m, False) for m in range(11, 42)])[-1]
-    assert cleared.kind is ChangeKind.CLEARED
-    assert (cleared.notice().change, cleared.notice().at) == (
-        "cleared",
-        datetime.fromtimestamp(41 * 60, UTC),
-    )
+    assert (cleared.change, cleared.at) == ("cleared", datetime.fromtimestamp(41 * 60, UTC))

@@ -6,7 +6,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 
-from analytics.alerts import AlertPolicy, ChangeKind, Severity
+from analytics.alerts import AlertPolicy, Severity
 from analytics.engine import Engine, EngineSettings
 from facility import DeviceRef, EquipmentKind, Event, Reading, Record, StatusChange
 
@@ -31,12 +31,9 @@ def pump_reading(minute: int, vibration: float, rng: random.Random) -> Reading:
 
 
 def raised(engine: Engine, readings: Sequence[Record]) -> list[tuple[str, int]]:
-    changes = engine.on_records(readings)
-    return [
-        (c.alert.signature, c.alert.started_ms // MIN)
-        for c in changes
-        if c.kind is ChangeKind.RAISED
-    ]
+    """The alerts the readings raise: signature, and the minute raised."""
+    notices = engine.on_records(readings)
+    return [(n.signature, n.at_ms // MIN) for n in notices if n.change == "raised"]
 
 
 def test_healthy_noise_and_a_single_spike_raise_nothing() -> None:
@@ -54,9 +51,8 @@ def test_rising_vibration_raises_one_alert_that_says_what_and_how_much() -> None
     worn = [pump_reading(m, 2.0 + (m - 300) * 0.02, rng) for m in range(300, 500)]
     alerts = raised(engine, healthy + worn)
     assert [signature for signature, _ in alerts] == ["vibration_running:high"]
-    started = alerts[0][1]
-    assert 300 < started < 400  # caught early in the wear, not at its end
     (alert,) = engine.tracker.open_alerts
+    assert 300 < alert.started_ms // MIN < 400  # caught early in the wear, not at its end
     assert "vibration while running" in alert.evidence[0]
     assert "× its normal level" in alert.evidence[0] and "SD above" in alert.evidence[0]
     assert alert.evidence[1].startswith("look at: drive-end bearing")
@@ -65,22 +61,23 @@ def test_rising_vibration_raises_one_alert_that_says_what_and_how_much() -> None
 def test_a_fire_alarm_is_critical_at_once_and_silence_is_noticed() -> None:
     engine = Engine(SETTINGS)
     alarm = Event(PANEL, 5 * MIN, "fire_alarm", {"zone": "B2", "test": 0.0})
-    (change,) = engine.on_record(alarm)
-    assert (change.kind, change.alert.severity, change.alert.started_ms) == (
-        ChangeKind.RAISED, Severity.CRITICAL, 5 * MIN,
-    )  # fmt: skip
+    (notice,) = engine.on_record(alarm)
+    assert (notice.change, notice.severity, notice.at_ms) == ("raised", "critical", 5 * MIN)
+    assert [(a.severity, a.started_ms) for a in engine.tracker.open_alerts] == [
+        (Severity.CRITICAL, 5 * MIN)
+    ]
     rng = random.Random(3)
     engine.on_records([pump_reading(m, 2.0, rng) for m in range(0, 60, 1)])
     assert engine.tick(70 * MIN) == []  # not silent long enough to raise (minimum duration)
     later = engine.tick(90 * MIN)
-    assert [c.alert.signature for c in later] == ["silent"]
+    assert [n.signature for n in later] == ["silent"]
 
 
 def test_offline_devices_raise_after_the_minimum_duration() -> None:
     engine = Engine(SETTINGS)
     assert engine.on_record(StatusChange(PUMP, 0, online=False)) == []
-    (change,) = engine.on_record(StatusChange(PUMP, 11 * MIN, online=False))
-    assert change.alert.signature == "offline"
+    (notice,) = engine.on_record(StatusChange(PUMP, 11 * MIN, online=False))
+    assert notice.signature == "offline"
 
 
 def test_a_refit_from_history_replaces_what_was_learned() -> None:

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 import random
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from analytics import (
-    AlertChange,
     AlertPolicy,
     AnalyticsService,
-    ChangeKind,
     EngineSettings,
     EngineSnapshot,
     Schedule,
     load_snapshot,
 )
 from analytics.snapshot import SNAPSHOT_FORMAT
-from facility import Reading
+from facility import AlertNotice, DeviceRef, Reading
 from tests.unit.test_engine import pump_reading
 
 SETTINGS = EngineSettings(warmup=100, policy=AlertPolicy(raise_after_ms=10 * 60_000))
@@ -41,10 +41,30 @@ class IdleSource:
 
 class Changes:
     def __init__(self) -> None:
-        self.seen: list[AlertChange] = []
+        self.seen: list[AlertNotice] = []
 
-    def handle(self, change: AlertChange) -> None:
-        self.seen.append(change)
+    def handle(self, notice: AlertNotice) -> None:
+        self.seen.append(notice)
+
+
+class StreamHistory:
+    """A history source serving a fixed stream of readings."""
+
+    def __init__(self, stream: Sequence[Reading]) -> None:
+        self.stream = stream
+
+    def readings(self, device: DeviceRef, since_ms: int, until_ms: int) -> list[Reading]:
+        return [r for r in self.stream if r.source == device and since_ms <= r.ts_ms <= until_ms]
+
+    def series(
+        self,
+        device: DeviceRef,
+        field: str,
+        since_ms: int,
+        until_ms: int,
+        only_when: str | None = None,
+    ) -> tuple[list[float], list[float]]:
+        return [], []
 
 
 def service(path: Path, settings: EngineSettings = SETTINGS) -> tuple[AnalyticsService, Changes]:
@@ -62,16 +82,16 @@ def wear(seed: int = 2) -> list[Reading]:
     return healthy + worn + back
 
 
-def kinds(changes: list[AlertChange]) -> list[tuple[ChangeKind, str]]:
-    return [(c.kind, c.alert.signature) for c in changes if c.kind is not ChangeKind.UPDATED]
+def kinds(notices: list[AlertNotice]) -> list[tuple[str, str]]:
+    return [(n.change, n.signature) for n in notices if n.change != "updated"]
 
 
 def test_a_restart_continues_with_the_learned_baselines_and_open_alerts(tmp_path: Path) -> None:
     stream = wear()
     uninterrupted, _ = service(tmp_path / "other.snapshot")
     expected = kinds(uninterrupted.engine.on_records(stream))
-    assert expected == [(ChangeKind.RAISED, "vibration_running:high"),
-                        (ChangeKind.CLEARED, "vibration_running:high")]  # fmt: skip
+    assert expected == [("raised", "vibration_running:high"),
+                        ("cleared", "vibration_running:high")]  # fmt: skip
 
     first, _ = service(tmp_path / "engine.snapshot")
     before = kinds(first.engine.on_records(stream[:350]))  # the alert is open
@@ -95,7 +115,7 @@ def test_a_damaged_snapshot_starts_fresh_instead_of_failing(tmp_path: Path, cont
     path = tmp_path / "engine.snapshot"
     path.write_bytes(content)
     fresh, _ = service(path)
-    assert fresh.engine.tracker.open_alerts == [] and fresh._past_alerts == []
+    assert fresh.engine.tracker.open_alerts == [] and fresh.engine.tracker.cleared_alerts == []
 
 
 def test_other_engine_settings_start_fresh(tmp_path: Path) -> None:
@@ -124,7 +144,7 @@ def test_a_snapshot_saved_before_the_move_to_analytics_still_loads(tmp_path: Pat
     """Snapshots written while the service lived in facmon/ name facmon.engine_snapshot."""
     first, _ = service(tmp_path / "unused.snapshot")
     first.engine.on_records(wear()[:350])
-    saved = EngineSnapshot(first.engine, 0, [])
+    saved = EngineSnapshot(first.engine, 0)
     old = pickle.dumps({"format": SNAPSHOT_FORMAT, "snapshot": saved}, protocol=0)
     old = old.replace(b"canalytics.snapshot\n", b"cfacmon.engine_snapshot\n")
     assert b"facmon.engine_snapshot" in old
@@ -132,6 +152,53 @@ def test_a_snapshot_saved_before_the_move_to_analytics_still_loads(tmp_path: Pat
     path.write_bytes(old)
     restored = load_snapshot(path, SETTINGS)
     assert restored is not None and len(restored.engine.tracker.open_alerts) == 1
+
+
+def test_a_restart_keeps_the_cleared_alerts_out_of_refits(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    stream = wear()
+    first, _ = service(tmp_path / "engine.snapshot")
+    first.on_records(stream)  # the alert is raised and cleared
+    (cleared,) = first.engine.tracker.cleared_alerts
+    first.save_snapshot()
+    history, path = StreamHistory(stream), tmp_path / "engine.snapshot"
+    second = AnalyticsService(
+        Changes(), history, clock=lambda: 700 * 60.0, engine=SETTINGS, snapshot_path=path
+    )
+    assert second.engine.tracker.cleared_alerts == [cleared]
+    with caplog.at_level(logging.INFO, logger="facmon.analytics"):
+        second.refit()
+    assert cleared.cleared_ms is not None
+    inside = [r for r in stream if cleared.started_ms <= r.ts_ms <= cleared.cleared_ms]
+    assert 0 < len(inside) < len(stream)
+    assert f"refit pump-01 from {len(stream) - len(inside)} healthy readings" in caplog.messages
+
+
+def test_a_snapshot_of_format_2_hands_its_cleared_alerts_to_the_tracker(tmp_path: Path) -> None:
+    """Format 2 kept the cleared alerts beside the engine (EngineSnapshot.past_alerts), and its
+    tracker had no memory of them: such a snapshot still loads, nothing forgotten."""
+    first, _ = service(tmp_path / "unused.snapshot")
+    first.engine.on_records(wear())
+    cleared = first.engine.tracker.cleared_alerts
+    assert len(cleared) == 1
+    vars(first.engine.tracker).pop("_cleared")  # the tracker's shape in format 2
+    saved = EngineSnapshot(first.engine, 0)
+    vars(saved)["past_alerts"] = cleared
+    path = tmp_path / "engine.snapshot"
+    path.write_bytes(pickle.dumps({"format": 2, "snapshot": saved}))
+    restored = load_snapshot(path, SETTINGS)
+    assert restored is not None and restored.engine.tracker.cleared_alerts == cleared
+    assert "past_alerts" not in vars(restored)
+
+
+def test_a_snapshot_of_an_older_format_starts_fresh(tmp_path: Path) -> None:
+    first, _ = service(tmp_path / "unused.snapshot")
+    first.engine.on_records(wear()[:350])
+    path = tmp_path / "engine.snapshot"
+    path.write_bytes(pickle.dumps({"format": 1, "snapshot": EngineSnapshot(first.engine, 0)}))
+    assert load_snapshot(path, SETTINGS) is None
+    assert service(path)[0].engine.tracker.open_alerts == []
 
 
 def test_the_subscription_is_noted_once_the_source_has_subscribed(tmp_path: Path) -> None:
