@@ -33,6 +33,9 @@ DEADLINE_S = 300.0  # the issue: "within five minutes"
 SITE = "demo"
 
 
+UP_DEMO = [sys.executable, "-m", "facmon.cli", "up", "--demo"]
+
+
 class Platform:
     """One `facmon up --demo` process of the test, its output in files under the tmp dir."""
 
@@ -42,7 +45,8 @@ class Platform:
         self.api = f"http://127.0.0.1:{api_port}"
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "facmon.cli", "up", "--demo", "--port", str(api_port)],
+            # No metrics port: the default 9108 may be another facmon's on this machine.
+            [*UP_DEMO, "--port", str(api_port), "--metrics-port", "0"],
             env=env,
             stdout=self.out.open("wb"),
             stderr=self.err.open("wb"),
