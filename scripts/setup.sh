@@ -3,8 +3,8 @@
 #
 # Installs the missing Debian packages (Mosquitto, InfluxDB 1.x, venv support), checks that
 # python3 is 3.11 or newer, creates .venv and installs facmon into it with its dev tools.
-# `setup.sh --for-tests` also installs Chromium and Node.js, which the browser tests and the
-# dashboard's JavaScript tests use (the run command needs neither).
+# `setup.sh --for-tests` also installs Chromium, Node.js and PostgreSQL, which the browser tests,
+# the dashboard's JavaScript tests and the store contract suite use (the run command needs none).
 # The packages may start system mosquitto/influxdb services; facmon never relies on them:
 # tests and `facmon up` start their own servers on free ports.
 set -euo pipefail
@@ -14,8 +14,9 @@ readonly MIN_PYTHON="3.11"
 DEBIAN_PACKAGES=(mosquitto mosquitto-clients influxdb)
 if [ "${1:-}" = "--for-tests" ]; then
     # Playwright drives Debian's chromium (no browser download); node runs the dashboard's
-    # pure JavaScript modules in the unit tests.
-    DEBIAN_PACKAGES+=(chromium nodejs)
+    # pure JavaScript modules in the unit tests; the store contract suite runs on a PostgreSQL
+    # server of its own (initdb and pg_ctl from the postgresql package).
+    DEBIAN_PACKAGES+=(chromium nodejs postgresql)
 fi
 readonly DEBIAN_PACKAGES
 
