@@ -70,6 +70,22 @@ class IngestMetrics:
         self.mqtt_subscribed = Gauge(
             "facmon_ingest_mqtt_subscribed", "1 while the MQTT subscription is active", registry=r
         )
+        self.ready = Gauge(
+            "facmon_ingest_ready",
+            "1 while ingest receives and stores; 0 when subscribed is 0 or storing keeps failing",
+            registry=r,
+        )
+        self.handler_errors = Counter(
+            "facmon_ingest_handler_errors",
+            "exceptions caught on the MQTT thread (the message is dead-lettered or redelivered)",
+            registry=r,
+        )
+        self.store_failures = Counter(
+            "facmon_ingest_store_failures",
+            "failed attempts to make a batch durable (retried with backoff, never acknowledged)",
+            ["error"],
+            registry=r,
+        )
         self.influx_outage = Gauge(
             "facmon_ingest_influx_outage", "1 while InfluxDB is unreachable", registry=r
         )
