@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -95,3 +96,10 @@ class IngestMetrics:
     def count_dead_letters(self, reasons: list[Reason]) -> None:
         for reason, n in Tally(reasons).items():
             self.dead_letters.labels(reason.value).inc(n)
+
+
+def error_label(error: BaseException) -> str:
+    """A short, bounded label for a failure: database_locked, or the exception's type."""
+    if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+        return "database_locked"
+    return type(error).__name__

@@ -11,7 +11,6 @@ acknowledged is redelivered by the broker later.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from facility import Settings
 from ingest.codec import Decoded, DecodePolicy, Reason, Rejection, decode_message
 from ingest.deadletters import DeadLetterStore
 from ingest.extras import DEFAULT_MAX_NEW_METRICS_PER_SITE, UncataloguedMetrics, refuse_beyond_cap
-from ingest.metrics import IngestMetrics
+from ingest.metrics import IngestMetrics, error_label
 from ingest.mqtt import MqttSubscriber, SessionOptions
 from ingest.pipeline import (
     AckToken,
@@ -55,13 +54,6 @@ def _backoff(delays_s: tuple[float, ...]) -> Iterator[float]:
     yield from delays_s
     while True:
         yield delays_s[-1]
-
-
-def _error_kind(error: Exception) -> str:
-    """A short, bounded label for the failure metric."""
-    if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
-        return "database_locked"
-    return type(error).__name__
 
 
 class IngestService:
@@ -181,7 +173,7 @@ class IngestService:
 
     def _failed(self, batch: Batch, error: Exception) -> None:
         self.stalled.set()
-        kind = _error_kind(error)
+        kind = error_label(error)
         self.metrics.store_failures.labels(kind).inc()
         context = {"messages": len(batch.messages), "error": kind}
         if kind == "database_locked":  # transient: another process holds the write lock
