@@ -138,6 +138,12 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
         default=300.0,
         help="seconds a timestamp may be ahead of the receive time",
     )
+    parser.add_argument(
+        "--max-new-metrics-per-site",
+        type=int,
+        default=IngestOptions.max_new_metrics_per_site,
+        help="metric names outside the catalogue one site may bring; more are dead-lettered",
+    )
 
 
 def ingest_options(args: argparse.Namespace) -> IngestOptions:
@@ -154,6 +160,7 @@ def ingest_options(args: argparse.Namespace) -> IngestOptions:
         ),
         policy=DecodePolicy(max_future_skew_ms=int(args.max_future_skew * 1000)),
         spool_max_bytes=args.spool_max_mb * 1024**2,
+        max_new_metrics_per_site=args.max_new_metrics_per_site,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import reprlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -33,6 +34,15 @@ TOPIC_ROOT = "facmon"
 METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_TEXT_ATTRIBUTE = 1024
+# RFC 3339 section 5.6 with the upper-case T and Z the contract asks for: the extended form
+# only (no 20240501T120000Z), seconds required, an offset with a colon.
+RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})", re.ASCII
+)
+# Python refuses to convert longer digit strings to int (a quadratic-time guard).
+MAX_INT_DIGITS = 4300
+# An integer this large or larger cannot be a 64-bit epoch: orjson hands it over as a float.
+BEYOND_64_BITS = 2**63
 # InfluxDB's time column and the tags of the schema: a field of the same name would shadow
 # the tag in queries, and `count` is the field facmon adds to every event.
 RESERVED_METRIC_NAMES = frozenset({"time", "site", "device"})
@@ -55,6 +65,7 @@ class Reason(StrEnum):
     OUT_OF_RANGE = "out_of_range"
     STORE_REJECTED = "store_rejected"
     INTERNAL_ERROR = "internal_error"
+    TOO_MANY_METRICS = "too_many_metrics"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,11 +184,44 @@ def _parse_json(payload: bytes) -> Any:
     except orjson.JSONDecodeError:
         pass  # refused by orjson: let the standard parser decide, and explain, exactly
     try:
-        return json.loads(payload)
+        return json.loads(payload, parse_int=_integer)
     except (UnicodeDecodeError, ValueError) as error:
         raise _Refused(Reason.MALFORMED_JSON, f"payload is not valid UTF-8 JSON: {error}") from None
     except RecursionError:
         raise _Refused(Reason.MALFORMED_JSON, "payload JSON is nested too deeply") from None
+
+
+class HugeInteger(float):
+    """A JSON integer too long for Python to convert (over MAX_INT_DIGITS digits): kept as an
+    infinity of its sign, so a metric or attribute is refused as non_finite and a timestamp
+    as far in the future (or past), while showing the digits it arrived with."""
+
+    def __new__(cls, digits: str) -> HugeInteger:
+        return super().__new__(cls, "-inf" if digits.startswith("-") else "inf")
+
+    def __init__(self, digits: str) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return self.digits
+
+    __str__ = __repr__
+
+
+def _integer(digits: str) -> int | float:
+    return int(digits) if len(digits.lstrip("-")) <= MAX_INT_DIGITS else HugeInteger(digits)
+
+
+_SHALLOW = reprlib.Repr()
+_SHALLOW.maxlevel = 3
+
+
+def _shown(value: Any) -> str:
+    """The value as repr shows it, or a shallow form of it when nested too deeply for repr."""
+    try:
+        return repr(value)
+    except RecursionError:
+        return _SHALLOW.repr(value)
 
 
 def _decode_status(source: DeviceRef, payload: bytes, received_ms: int) -> StatusChange:
@@ -200,15 +244,7 @@ def _object_with_ts(item: Any, where: str, received_ms: int, policy: DecodePolic
 
 def parse_timestamp(value: Any, where: str, received_ms: int, policy: DecodePolicy) -> int:
     """Epoch milliseconds from an RFC 3339 string or an integer, within the policy's window."""
-    if isinstance(value, str):
-        ts_ms = _rfc3339_ms(value, where)
-    elif isinstance(value, int) and not isinstance(value, bool):
-        ts_ms = value
-    else:
-        raise _Refused(
-            Reason.INVALID_TIMESTAMP,
-            f"{where} must be an RFC 3339 string or integer epoch milliseconds, got {value!r:.40}",
-        )
+    ts_ms = _rfc3339_ms(value, where) if isinstance(value, str) else _epoch_ms(value, where)
     if ts_ms < policy.earliest_ts_ms:
         hint = (
             " (epoch seconds? send milliseconds)" if ts_ms > policy.earliest_ts_ms // 1000 else ""
@@ -224,15 +260,44 @@ def parse_timestamp(value: Any, where: str, received_ms: int, policy: DecodePoli
     return ts_ms
 
 
+def _epoch_ms(value: Any, where: str) -> int:
+    """An integer timestamp. An integer of 64 bits or more arrives as a float (orjson) or a
+    HugeInteger: it is still an integer, so it is judged by the time window like any other."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, HugeInteger):
+        sign = -1 if value < 0 else 1
+        raise _Refused(
+            Reason.FUTURE_TIMESTAMP if sign > 0 else Reason.INVALID_TIMESTAMP,
+            f"{where} is a {len(value.digits.lstrip('-'))}-digit integer, "
+            + (
+                "far ahead of the receive time (check the device clock)"
+                if sign > 0
+                else "before 2000"
+            ),
+        )
+    if isinstance(value, float) and value.is_integer() and abs(value) >= BEYOND_64_BITS:
+        return int(value)
+    raise _Refused(
+        Reason.INVALID_TIMESTAMP,
+        f"{where} must be an RFC 3339 string or integer epoch milliseconds, "
+        f"got {_shown(value):.40}",
+    )
+
+
 def _rfc3339_ms(text: str, where: str) -> int:
     try:
-        # RFC 3339 allows lower-case t and z; Python's parser wants them upper-case.
-        moment = datetime.fromisoformat(text.upper())
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise _Refused(Reason.INVALID_TIMESTAMP, f"{where} {text!r:.40} is not RFC 3339") from None
     if moment.tzinfo is None:
         raise _Refused(
             Reason.INVALID_TIMESTAMP, f"{where} {text!r:.40} needs a UTC offset such as Z"
+        )
+    if not RFC3339.fullmatch(text):  # Python also reads ISO 8601 forms RFC 3339 does not have
+        raise _Refused(
+            Reason.INVALID_TIMESTAMP,
+            f"{where} {text!r:.40} is not RFC 3339 (write it as 2024-05-01T12:00:00Z)",
         )
     return round(moment.timestamp() * 1000)
 
@@ -282,7 +347,9 @@ def _metric_value(catalogue: dict[str, Any], name: str, value: Any, where: str) 
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if not isinstance(value, int | float):
-        raise _Refused(Reason.WRONG_TYPE, f"{where} must be a number or boolean, got {value!r:.40}")
+        raise _Refused(
+            Reason.WRONG_TYPE, f"{where} must be a number or boolean, got {_shown(value):.40}"
+        )
     number = _finite(value, where)
     spec = catalogue.get(name)
     if spec is not None and not spec.admits(number):
@@ -310,6 +377,16 @@ def _finite(value: int | float, where: str) -> float:
             Reason.NON_FINITE, f"{where} is {str(value)[:24]}; only finite numbers are stored"
         )
     return number
+
+
+def _json_text(value: Any, where: str) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"))
+    except RecursionError:
+        raise _Refused(
+            Reason.INVALID_SCHEMA,
+            f"{where} is nested too deeply to keep as text (over {MAX_TEXT_ATTRIBUTE} chars)",
+        ) from None
 
 
 def _is_unicode(text: str) -> bool:
@@ -356,7 +433,7 @@ def _attribute(name: str, value: Any, where: str) -> float | str:
         return 1.0 if value else 0.0
     if isinstance(value, int | float):
         return _finite(value, where)
-    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    text = value if isinstance(value, str) else _json_text(value, where)
     if not _is_unicode(text):
         raise _Refused(Reason.INVALID_SCHEMA, f"{where} holds an unpaired UTF-16 surrogate escape")
     if len(text) > MAX_TEXT_ATTRIBUTE:

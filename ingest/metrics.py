@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -70,6 +71,22 @@ class IngestMetrics:
         self.mqtt_subscribed = Gauge(
             "facmon_ingest_mqtt_subscribed", "1 while the MQTT subscription is active", registry=r
         )
+        self.ready = Gauge(
+            "facmon_ingest_ready",
+            "1 while ingest receives and stores; 0 when subscribed is 0 or storing keeps failing",
+            registry=r,
+        )
+        self.handler_errors = Counter(
+            "facmon_ingest_handler_errors",
+            "exceptions caught on the MQTT thread (the message is dead-lettered or redelivered)",
+            registry=r,
+        )
+        self.store_failures = Counter(
+            "facmon_ingest_store_failures",
+            "failed attempts to make a batch durable (retried with backoff, never acknowledged)",
+            ["error"],
+            registry=r,
+        )
         self.influx_outage = Gauge(
             "facmon_ingest_influx_outage", "1 while InfluxDB is unreachable", registry=r
         )
@@ -79,3 +96,10 @@ class IngestMetrics:
     def count_dead_letters(self, reasons: list[Reason]) -> None:
         for reason, n in Tally(reasons).items():
             self.dead_letters.labels(reason.value).inc(n)
+
+
+def error_label(error: BaseException) -> str:
+    """A short, bounded label for a failure: database_locked, or the exception's type."""
+    if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+        return "database_locked"
+    return type(error).__name__

@@ -30,6 +30,11 @@ READ_CHUNK_BYTES = 256 * 1024
 PUBACK_HEADER = bytes([PacketTypes.PUBACK << 4, 2])  # fixed header: PUBACK, 2 more bytes (mid)
 
 MessageHandler = Callable[[str, bytes, AckToken], None]
+ErrorHook = Callable[[BaseException], None]
+
+
+def _ignore(_: BaseException) -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,11 @@ class BufferedClient(paho.Client):
         self._read_buffer, self._read_position = b"", 0
         super()._sock_close()
 
+    def network_thread_alive(self) -> bool:
+        """Whether the thread `loop_start` started is still running."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
     def ack_many(self, mids: list[int]) -> None:
         """Acknowledge QoS 1 messages with one packet queue entry (PUBACKs back to back)."""
         if mids:
@@ -111,9 +121,11 @@ class MqttSubscriber:
         handler: MessageHandler,
         username: str | None = None,
         password: str | None = None,
+        on_handler_error: ErrorHook = _ignore,
     ) -> None:
         self.options = options
         self._handler = handler
+        self._on_handler_error = on_handler_error
         self._address = urlparse(url)
         self._connection = 0
         self.subscribed = threading.Event()
@@ -151,6 +163,10 @@ class MqttSubscriber:
         connection = self._connection
         mids = [t.mid for t in tokens if t.connection == connection and t.qos == 1]
         self._client.ack_many(mids)
+
+    def receiving(self) -> bool:
+        """Subscribed, and paho's network thread still alive to deliver messages."""
+        return self.subscribed.is_set() and self._client.network_thread_alive()
 
     def stop(self) -> None:
         self._client.disconnect()
@@ -192,4 +208,11 @@ class MqttSubscriber:
 
     def _on_message(self, _: paho.Client, __: Any, message: paho.MQTTMessage) -> None:
         token = AckToken(self._connection, message.mid, message.qos)
-        self._handler(message.topic, bytes(message.payload), token)
+        try:
+            self._handler(message.topic, bytes(message.payload), token)
+        except Exception as error:
+            # paho re-raises a callback's exception and its network thread dies with it, while
+            # the process looks alive. The message stays unacknowledged: the broker delivers it
+            # again on the next connection, so it is not lost.
+            log.exception("mqtt message handler failed", extra={"topic": message.topic})
+            self._on_handler_error(error)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from facility import DeviceRef
 from ingest.codec import Decoded, Reason
 from ingest.deadletters import DeadLetter
 from ingest.lineprotocol import encode_lines
@@ -52,10 +53,19 @@ class Inbound:
     lines: list[str]
     dead_letters: list[DeadLetter]
     reading_ts_ms: list[int]
+    # (device, metric) pairs outside the catalogue, to be noted before the acknowledgement
+    sightings: list[tuple[DeviceRef, str]] = field(default_factory=list)
+    received_ms: int = 0
 
     @classmethod
     def of(
-        cls, ack_token: AckToken, topic: str, payload: bytes, decoded: Decoded, received_ms: int
+        cls,
+        ack_token: AckToken,
+        topic: str,
+        payload: bytes,
+        decoded: Decoded,
+        received_ms: int,
+        sightings: list[tuple[DeviceRef, str]] | None = None,
     ) -> Inbound:
         letters = [
             DeadLetter.of(received_ms, topic, r.reason, r.detail, payload)
@@ -67,6 +77,8 @@ class Inbound:
             encode_lines(decoded.records),
             letters,
             [r.ts_ms for r in decoded.records],
+            sightings or [],
+            received_ms,
         )
 
 
@@ -87,6 +99,13 @@ class Batch:
 
     def dead_letters(self) -> list[DeadLetter]:
         return [d for m in self.messages for d in m.dead_letters]
+
+    def sightings(self) -> list[tuple[DeviceRef, str]]:
+        return [s for m in self.messages for s in m.sightings]
+
+    def received_ms(self) -> int:
+        """When the batch's first message arrived (the first-seen time of its sightings)."""
+        return min((m.received_ms for m in self.messages), default=0)
 
 
 @dataclass(frozen=True)

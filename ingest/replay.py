@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import Protocol
 
-from ingest.metrics import IngestMetrics
+from ingest.metrics import IngestMetrics, error_label
 from ingest.pipeline import (
     BatchStore,
     DeadLetterSink,
@@ -70,8 +70,17 @@ class SpoolReplayer:
         return replayed
 
     def run(self, stop: threading.Event, interval_s: float = 1.0) -> None:
-        """Check every interval while the spool holds anything or an outage is declared."""
+        """Check every interval while the spool holds anything or an outage is declared.
+        A failure (a locked ingest.db, a full disk, a bug) is logged and counted, and the
+        next interval tries again: the thread never ends before `stop`."""
         while not stop.wait(interval_s):
-            pending = self._store.outage.is_set() or self._spool.files()
-            if pending and self.replay_available():
-                log.info("spool replayed", extra={"spool_bytes": self._spool.size_bytes})
+            try:
+                self._replay_pending()
+            except Exception as error:
+                log.exception("spool replay failed; retrying", extra={"error": str(error)})
+                self._metrics.store_failures.labels(error_label(error)).inc()
+
+    def _replay_pending(self) -> None:
+        pending = self._store.outage.is_set() or self._spool.files()
+        if pending and self.replay_available():
+            log.info("spool replayed", extra={"spool_bytes": self._spool.size_bytes})

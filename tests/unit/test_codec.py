@@ -186,12 +186,21 @@ def test_any_utc_offset_gives_the_same_instant(moment: datetime, offset_min: int
     assert record.ts_ms == epoch_ms(moment)
 
 
-def test_lower_case_t_and_z_are_rfc3339() -> None:
-    # RFC 3339 section 5.6 allows them; datetime.fromisoformat alone does not.
-    record = only_reading(
-        decode(TELEMETRY, reading("2023-11-14t22:13:20z"), received_ms=epoch_ms(MOMENT))
-    )
-    assert record.ts_ms == epoch_ms(MOMENT)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2023-11-14t22:13:20z",  # RFC 3339 allows lower case; the contract asks for T and Z
+        "20231114T221320Z",  # ISO 8601 basic form: Python reads it, RFC 3339 has no such form
+        "2023-11-14 22:13:20Z",
+        "2023-11-14T22:13:20+0000",
+        "2023-11-14T22:13Z",
+    ],
+)
+def test_timestamp_forms_outside_the_contract_are_refused(text: str) -> None:
+    decoded = decode(TELEMETRY, reading(text), received_ms=epoch_ms(MOMENT))
+    assert decoded.records == []
+    assert reasons(decoded) == [Reason.INVALID_TIMESTAMP]
+    assert "RFC 3339" in decoded.rejections[0].detail
 
 
 @pytest.mark.parametrize("text", ["2023-11-14T22:13:20", "2023-11-14"])
@@ -793,3 +802,63 @@ def test_event_attribute_names_that_would_clash_with_the_schema_are_refused(name
     decoded = decode_message(EVENT, json.dumps(body).encode(), NOW_MS)
     assert decoded.records == []
     assert reasons(decoded) == [Reason.INVALID_NAME]
+
+
+# --- hostile values the contract names a reason for (issue 13, point 4) ------------------------
+
+DEEP = "[" * 1000 + "]" * 1000
+HUGE = "9" * 5000
+
+
+def test_metric_nested_1000_deep_is_wrong_type_and_its_siblings_are_stored() -> None:
+    payload = f'{{"ts": {NOW_MS}, "metrics": {{"a": {DEEP}, "pressure_bar": 1.5}}}}'
+    decoded = decode_message(TELEMETRY, payload.encode(), NOW_MS)
+    assert only_valid_metrics(decoded) == {"pressure_bar": 1.5}
+    assert reasons(decoded) == [Reason.WRONG_TYPE]
+    assert "metrics.a" in decoded.rejections[0].detail
+
+
+def test_event_attribute_nested_1000_deep_is_invalid_schema() -> None:
+    payload = f'{{"ts": {NOW_MS}, "type": "dry_run", "a": {DEEP}}}'
+    decoded = decode_message(EVENT, payload.encode(), NOW_MS)
+    assert decoded.records == []
+    assert reasons(decoded) == [Reason.INVALID_SCHEMA]
+
+
+def test_timestamp_nested_1000_deep_is_invalid_timestamp() -> None:
+    payload = f'{{"ts": {DEEP}, "metrics": {{"pressure_bar": 1.5}}}}'
+    assert reasons(decode_message(TELEMETRY, payload.encode(), NOW_MS)) == [
+        Reason.INVALID_TIMESTAMP
+    ]
+
+
+@pytest.mark.parametrize("sign", ["", "-"])
+def test_5000_digit_metric_is_non_finite_and_its_siblings_are_stored(sign: str) -> None:
+    payload = f'{{"ts": {NOW_MS}, "metrics": {{"a": {sign}{HUGE}, "pressure_bar": 1.5}}}}'
+    decoded = decode_message(TELEMETRY, payload.encode(), NOW_MS)
+    assert only_valid_metrics(decoded) == {"pressure_bar": 1.5}
+    assert reasons(decoded) == [Reason.NON_FINITE]
+    assert f"metrics.a is {sign}9999" in decoded.rejections[0].detail
+
+
+def test_5000_digit_event_attribute_is_non_finite() -> None:
+    payload = f'{{"ts": {NOW_MS}, "type": "dry_run", "litres": {HUGE}}}'
+    decoded = decode_message(EVENT, payload.encode(), NOW_MS)
+    assert decoded.records == []
+    assert reasons(decoded) == [Reason.NON_FINITE]
+
+
+@pytest.mark.parametrize("ts", [str(2**64), str(2**64 + 1), str(10**30), HUGE])
+def test_timestamp_of_64_bits_or_more_is_future(ts: str) -> None:
+    payload = f'[{{"ts": {ts}, "metrics": {{"pressure_bar": 1}}}}, {json.dumps(reading())}]'
+    decoded = decode_message(TELEMETRY, payload.encode(), NOW_MS)
+    assert len(decoded.records) == 1
+    assert reasons(decoded) == [Reason.FUTURE_TIMESTAMP]
+
+
+@pytest.mark.parametrize("ts", [str(-(2**64)), "-" + HUGE])
+def test_negative_timestamp_of_64_bits_or_more_is_invalid(ts: str) -> None:
+    payload = f'{{"ts": {ts}, "metrics": {{"pressure_bar": 1}}}}'
+    assert reasons(decode_message(TELEMETRY, payload.encode(), NOW_MS)) == [
+        Reason.INVALID_TIMESTAMP
+    ]

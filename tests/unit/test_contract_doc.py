@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from facility import CATALOGUE, NAME_PATTERN, Channel, EquipmentKind, MetricType
-from ingest import DecodePolicy, Reason, decode_message, encode_record
+from ingest import DecodePolicy, IngestOptions, Reason, decode_message, encode_record
+from ingest.extras import refuse_beyond_cap
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "mqtt-contract.md"
 
@@ -229,3 +230,17 @@ def test_refusal_table_names_only_real_reason_codes() -> None:
     table = _table(_section("What is refused, and why"))
     named = {code for row in table for code in re.findall(r"[a-z_]+", row["Reason codes"])}
     assert named == {reason.value for reason in Reason}
+
+
+def test_metric_cap_is_the_ingest_default_and_its_refusal_reads_as_documented() -> None:
+    cap = int(_limits()["Metric names outside the catalogue, per site"])
+    assert cap == IngestOptions().max_new_metrics_per_site
+    [example] = [e for e in _refusal_examples() if e.reason == Reason.TOO_MANY_METRICS]
+    assert example.topic is not None
+    name = example.detail.split(":")[0].removeprefix("metrics.")
+    payload = json.dumps({"ts": 1714564800000, "metrics": {name: 1.0, "pressure_bar": 4.2}})
+    decoded = decode_message(example.topic, payload.encode(), RECEIVED_MS)
+    refuse_beyond_cap(decoded, lambda _, __: False, cap)
+    assert [(r.reason.value, r.detail) for r in decoded.rejections] == [
+        (example.reason, example.detail)
+    ]

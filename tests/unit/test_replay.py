@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -151,3 +154,35 @@ def test_outage_stays_declared_while_batches_spooled_during_replay_remain(
     h.replayer.replay_available()
     assert writer.calls[-1] == live
     assert not h.store.outage.is_set()
+
+
+def test_a_failing_pass_does_not_end_the_replayer(tmp_path: Path) -> None:
+    # ensure_database, the spool or the dead letters (a locked ingest.db) may raise; the
+    # thread must go on and replay once the fault is gone, never die silently.
+    class FailsTwice(FakeWriter):
+        failures = 2
+
+        def ensure_database(self) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise sqlite3.OperationalError("database is locked")
+
+    writer = FailsTwice()
+    h = Harness(tmp_path, writer)
+    stop = threading.Event()
+    thread = threading.Thread(target=h.replayer.run, args=(stop, 0.01))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while h.store.outage.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        thread.join()
+    assert writer.calls == h.batches
+    assert not h.store.outage.is_set()
+    failures = h.metrics.registry.get_sample_value(
+        "facmon_ingest_store_failures_total", {"error": "database_locked"}
+    )
+    assert failures == 2
