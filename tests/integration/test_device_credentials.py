@@ -27,6 +27,7 @@ from broker import (
     auth_dir,
     list_accounts,
     provision,
+    refresh_accounts,
     reload_brokers,
     revoke,
     service_credentials,
@@ -365,6 +366,21 @@ def test_without_provisioned_devices_the_broker_stays_anonymous(tmp_path: Path) 
         finally:
             session.close()
     assert "allow_anonymous true" in broker.config_path.read_text()
+
+
+def test_refreshing_writes_the_platform_password_file_that_older_files_lack(
+    tmp_path: Path, state_dir: Path
+) -> None:
+    refresh_accounts(state_dir)  # nothing provisioned: nothing written, the broker stays open
+    assert not auth_dir(state_dir).exists()
+    provision(state_dir, [DEVICE_A])
+    platform_passwd = auth_dir(state_dir) / "platform-passwd"
+    platform_passwd.unlink()  # as an older facmon left the files
+    refresh_accounts(state_dir)
+    assert platform_passwd.stat().st_mode & 0o777 == 0o600
+    assert [line.split(":")[0] for line in platform_passwd.read_text().splitlines()] == [
+        "facmon-platform"
+    ]
 
 
 def _facmon(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
