@@ -285,6 +285,7 @@ class Mosquitto(_LocalService):
         self.extra_config = extra_config
         self.auth_dir = None if auth_dir is None else auth_dir.resolve()
         self.platform_port = self.port  # its own port once the broker has accounts
+        self._platform_listener = False  # whether the last start opened it
         if self.auth_dir is not None:
             while self.platform_port == self.port:
                 self.platform_port = free_port()
@@ -311,25 +312,24 @@ class Mosquitto(_LocalService):
     @property
     def platform_url(self) -> str:
         """Where the platform's own services connect (see the class docstring)."""
-        return f"mqtt://127.0.0.1:{self.platform_port if self._has_accounts else self.port}"
+        return f"mqtt://127.0.0.1:{self.platform_port if self._platform_listener else self.port}"
 
     @property
     def config_path(self) -> Path:
         """The generated mosquitto.conf (rewritten on every start)."""
         return self.workdir / "mosquitto.conf"
 
-    @property
-    def _has_accounts(self) -> bool:
-        return self.auth_dir is not None and (self.auth_dir / "passwd").exists()
-
     def _prepare(self) -> list[str]:
         persistence_dir = self.workdir / "mosquitto-data"
         persistence_dir.mkdir(exist_ok=True)
-        if self._has_accounts:
-            assert self.auth_dir is not None
-            listeners = _mosquitto_auth_listeners(self.port, self.platform_port, self.auth_dir)
-        else:  # nothing provisioned yet: stay anonymous
+        auth_dir = self.auth_dir
+        if auth_dir is not None and not (auth_dir / "passwd").exists():
+            auth_dir = None  # nothing provisioned yet: stay anonymous
+        self._platform_listener = auth_dir is not None
+        if auth_dir is None:
             listeners = [f"listener {self.port} 127.0.0.1", "allow_anonymous true"]
+        else:
+            listeners = _mosquitto_auth_listeners(self.port, self.platform_port, auth_dir)
         self.config_path.write_text(
             _mosquitto_config(listeners, persistence_dir, self.extra_config)
         )

@@ -366,6 +366,7 @@ def test_without_provisioned_devices_the_broker_stays_anonymous(tmp_path: Path) 
         finally:
             session.close()
     assert "allow_anonymous true" in broker.config_path.read_text()
+    assert broker.platform_url == broker.url  # one listener for all
 
 
 def test_refreshing_writes_the_platform_password_file_that_older_files_lack(
