@@ -6,6 +6,8 @@ devices, `list_accounts` shows the accounts and their topics. All files live in
 
 - ``passwd``: Mosquitto's password file (mode 0600);
 - ``acl``: Mosquitto's ACL file, regenerated from ``passwd`` on every change (mode 0600);
+- ``platform-passwd``: the platform account's entry of ``passwd`` alone (mode 0600), for the
+  broker's platform listener, where devices cannot log in (see localservers.Mosquitto);
 - ``service.json``: the platform account's username and password (mode 0600), created on
   first use and read through `service_credentials` by the platform's own services;
 - ``mosquitto-<port>.pid``: written by a broker that localservers started with this
@@ -37,6 +39,7 @@ from facility import (
     hash_password,
     new_password,
     password_file_users,
+    password_hash_of,
     render_acl,
     username_for,
     with_passwords,
@@ -159,7 +162,15 @@ def _change_accounts(state_dir: Path, change: Callable[[str], str]) -> None:
         passwd = change(_with_platform_account(state_dir, passwd))
         # ACL first: an account appears in the password file only once its limits exist.
         _write_secret(directory / "acl", render_acl(password_file_users(passwd)))
+        _write_secret(directory / "platform-passwd", _platform_entry(passwd))
         _write_secret(passwd_path, passwd)
+
+
+def refresh_accounts(state_dir: Path) -> None:
+    """Rewrite the ACL and ``platform-passwd`` from the password file, as a change would (for
+    files written by an older facmon or by hand); nothing at all before any provisioning."""
+    if (auth_dir(state_dir) / "passwd").exists():
+        _change_accounts(state_dir, lambda passwd: passwd)
 
 
 def _with_platform_account(state_dir: Path, passwd: str) -> str:
@@ -170,6 +181,12 @@ def _with_platform_account(state_dir: Path, passwd: str) -> str:
         payload = json.dumps({"username": stored[0], "password": stored[1]}, indent=2)
         _write_secret(auth_dir(state_dir) / "service.json", payload + "\n")
     return ensure_password(passwd, *stored)
+
+
+def _platform_entry(passwd: str) -> str:
+    """A password file holding only the platform account's entry of ``passwd``."""
+    hashed = password_hash_of(passwd, PLATFORM_USERNAME)
+    return "" if hashed is None else with_passwords("", {PLATFORM_USERNAME: hashed})
 
 
 @contextlib.contextmanager

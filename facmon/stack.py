@@ -30,10 +30,17 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from api import create_key
-from broker import auth_dir, service_credentials
+from broker import auth_dir, refresh_accounts, service_credentials
 from facility import EquipmentKind, Settings
-from facmon.wiring import KIND_OPTIONS, ingest_service, open_store, stop_on_signals
-from localservers import Influxd, Mosquitto, is_reachable
+from facmon.wiring import (
+    DEFAULT_METRICS_PORT,
+    KIND_OPTIONS,
+    PortTaken,
+    ingest_service,
+    open_store,
+    stop_on_signals,
+)
+from localservers import Influxd, Mosquitto, free_port, is_reachable, port_is_free
 from maintenance import Role, seed_site_plans, seed_sla_policies
 from simulators import LIVE_DEMO_HISTORY_MS, device_names
 from timeseries import InfluxClient, InfluxRejected, InfluxUnavailable, newest_reading_ms
@@ -60,30 +67,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def up(settings: Settings, args: argparse.Namespace) -> int:
     """Use the configured broker and InfluxDB when reachable, else run local ones under
-    FACMON_STATE_DIR (their data persists there, so a restart continues where it stopped)."""
+    FACMON_STATE_DIR (their data persists there, so a restart continues where it stopped).
+    A port it must use that is taken (the API's, an asked-for metrics port) ends it with a
+    message and exit code 2; the ports it chooses itself are free ones, printed."""
     state = Path(settings.state_dir).resolve()
     try:
         settings = _with_platform_account(settings, state)
-    except ValueError as error:
+        _check_api_port(args.port)
+    except (ValueError, PortTaken) as error:
         print(f"facmon up: {error}", file=sys.stderr)
         return 2
+    args = _with_metrics_port(args)
     with contextlib.ExitStack() as services:
-        if not is_reachable(settings.mqtt_url):
-            port = urlparse(settings.mqtt_url).port or 1883
-            mosquitto = Mosquitto.start(state / "mosquitto", port, auth_dir=auth_dir(state))
-            broker = services.enter_context(mosquitto)
-            log.info("started local mosquitto", extra={"url": broker.url})
-        if not is_reachable(settings.influx_url):
-            port = urlparse(settings.influx_url).port or 8086
-            influx = services.enter_context(Influxd.start(state / "influxdb", port))
-            log.info("started local influxdb", extra={"url": influx.url})
+        settings, devices_url = _local_servers(services, settings, state)
         settings = _database_in_state_dir(settings)
+        try:
+            ingest = ingest_service(settings, args)
+        except PortTaken as error:
+            print(f"facmon up: {error}", file=sys.stderr)
+            return 2
         admin_key = _first_start(settings, demo=args.demo)
         analytics_subscribed = state / "analytics" / "subscribed"  # written by analytics
         analytics_subscribed.unlink(missing_ok=True)
         services.enter_context(_child(settings, _analytics_command(args)))
         services.enter_context(_child(settings, ["api", "--port", str(args.port)]))
-        ingest = ingest_service(settings, args)
         stop = stop_on_signals()
         if args.demo:
 
@@ -91,9 +98,58 @@ def up(settings: Settings, args: argparse.Namespace) -> int:
                 return ingest.subscriber.subscribed.is_set() and analytics_subscribed.exists()
 
             services.enter_context(_demo_site(settings, state, subscribed))
-        print(_banner(settings, args, admin_key), flush=True)
+        print(_banner(settings, args, devices_url, admin_key), flush=True)
         ingest.run(stop)
         return 0
+
+
+def _check_api_port(port: int) -> None:
+    """PortTaken unless the API can listen on ``port`` (the URL people open: never moved)."""
+    if not port_is_free(port):
+        raise PortTaken(
+            f"port {port} for the API and dashboard is taken (another facmon up?): "
+            "choose a free one with --port"
+        )
+
+
+def _with_metrics_port(args: argparse.Namespace) -> argparse.Namespace:
+    """The arguments with ingest's metrics port chosen: the default one, or a free one when
+    it is taken (another facmon on this machine). A port asked for is kept as it is."""
+    port = args.metrics_port
+    if port is None:
+        default_free = port_is_free(DEFAULT_METRICS_PORT, args.metrics_host)
+        port = DEFAULT_METRICS_PORT if default_free else free_port()
+    return argparse.Namespace(**{**vars(args), "metrics_port": port})
+
+
+def _local_servers(
+    services: contextlib.ExitStack, settings: Settings, state: Path
+) -> tuple[Settings, str]:
+    """A broker and an InfluxDB under the state directory where the configured ones do not
+    answer, each on its configured port when free, else on a free one. Returns the settings
+    for the platform's own services and the URL devices publish to (with accounts, the
+    platform has a listener of its own: see localservers.Mosquitto)."""
+    devices_url = settings.mqtt_url
+    if not is_reachable(settings.mqtt_url):
+        refresh_accounts(state)  # platform-passwd for brokers whose files an older facmon wrote
+        port = _configured_port_if_free(settings.mqtt_url, 1883)
+        mosquitto = Mosquitto.start(state / "mosquitto", port, auth_dir=auth_dir(state))
+        broker = services.enter_context(mosquitto)
+        log.info("started local mosquitto", extra={"url": broker.url})
+        devices_url = broker.url
+        settings = replace(settings, mqtt_url=broker.platform_url)
+    if not is_reachable(settings.influx_url):
+        port = _configured_port_if_free(settings.influx_url, 8086)
+        influx = services.enter_context(Influxd.start(state / "influxdb", port))
+        log.info("started local influxdb", extra={"url": influx.url})
+        settings = replace(settings, influx_url=influx.url)
+    return settings, devices_url
+
+
+def _configured_port_if_free(url: str, default: int) -> int | None:
+    """The URL's port if a local server can have it, else None (the server takes a free one)."""
+    port = urlparse(url).port or default
+    return port if port_is_free(port) else None
 
 
 def _with_platform_account(settings: Settings, state: Path) -> Settings:
@@ -253,7 +309,9 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
-def _banner(settings: Settings, args: argparse.Namespace, admin_key: str | None = None) -> str:
+def _banner(
+    settings: Settings, args: argparse.Namespace, devices_url: str, admin_key: str | None = None
+) -> str:
     """What a person starting the platform needs to know, on stdout (logs go to stderr)."""
     metrics = f"http://127.0.0.1:{args.metrics_port}/metrics" if args.metrics_port else "off"
     access = "platform account" if settings.mqtt_username else "anonymous until devices have keys"
@@ -264,8 +322,13 @@ def _banner(settings: Settings, args: argparse.Namespace, admin_key: str | None 
             "facmon is running (Ctrl-C stops it):",
             f"  dashboard           http://127.0.0.1:{args.port}/dashboard/",
             f"  API                 http://127.0.0.1:{args.port}/docs",
-            f"  devices publish to  {settings.mqtt_url}  topics facmon/<site>/<kind>/<device>/...",
+            f"  devices publish to  {devices_url}  topics facmon/<site>/<kind>/<device>/...",
             f"  broker access       {access}",
+            *(
+                [f"  platform connects   {settings.mqtt_url}"]
+                if settings.mqtt_url != devices_url
+                else []
+            ),
             f"  telemetry stored in {settings.influx_url}  database {settings.influx_db}",
             f"  ingest metrics      {metrics}",
             f"  work orders in      {settings.database_url}",

@@ -30,7 +30,9 @@ from notifications import Message, Webhook
 log = logging.getLogger("facmon")
 
 __all__ = [
+    "DEFAULT_METRICS_PORT",
     "KIND_OPTIONS",
+    "PortTaken",
     "add_ingest_arguments",
     "ingest_options",
     "ingest_service",
@@ -40,6 +42,13 @@ __all__ = [
     "sqlite_path",
     "stop_on_signals",
 ]
+
+DEFAULT_METRICS_PORT = 9108  # ingest's Prometheus port when --metrics-port is not given
+
+
+class PortTaken(Exception):
+    """A port this process was told to listen on is in use; the message says which and why."""
+
 
 # `facmon simulate`'s option for the number of devices of each kind (`facmon up --demo` too).
 KIND_OPTIONS = {
@@ -119,7 +128,11 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
         help="join MQTT shared subscription $share/GROUP/... to split load",
     )
     parser.add_argument(
-        "--metrics-port", type=int, default=9108, help="Prometheus metrics port (0 = off)"
+        "--metrics-port",
+        type=int,
+        default=None,
+        help=f"Prometheus metrics port (0 = off; default {DEFAULT_METRICS_PORT}, or under "
+        "`facmon up` a free port when that one is taken)",
     )
     parser.add_argument(
         "--metrics-host", default="127.0.0.1", help="address for metrics (0.0.0.0 in containers)"
@@ -165,8 +178,16 @@ def ingest_options(args: argparse.Namespace) -> IngestOptions:
 
 
 def ingest_service(settings: Settings, args: argparse.Namespace) -> IngestService:
-    """The ingest service the arguments ask for, its Prometheus metrics served if asked."""
+    """The ingest service the arguments ask for, its Prometheus metrics served if asked;
+    PortTaken if the metrics port is in use."""
     metrics = IngestMetrics()
-    if args.metrics_port:
-        start_http_server(args.metrics_port, addr=args.metrics_host, registry=metrics.registry)
+    port = DEFAULT_METRICS_PORT if args.metrics_port is None else args.metrics_port
+    if port:
+        try:
+            start_http_server(port, addr=args.metrics_host, registry=metrics.registry)
+        except OSError as error:
+            raise PortTaken(
+                f"ingest's metrics port {args.metrics_host}:{port} is taken ({error.strerror}; "
+                "another facmon?): choose a free one with --metrics-port, or 0 for none"
+            ) from None
     return IngestService(settings, ingest_options(args), metrics)

@@ -11,6 +11,7 @@ from localservers.servers import (
     ServiceNotInstalledError,
     free_port,
     is_reachable,
+    port_is_free,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "ServiceNotInstalledError",
     "free_port",
     "is_reachable",
+    "port_is_free",
 ]

@@ -27,6 +27,7 @@ from broker import (
     auth_dir,
     list_accounts,
     provision,
+    refresh_accounts,
     reload_brokers,
     revoke,
     service_credentials,
@@ -55,8 +56,10 @@ class Session:
         password: str | None,
         *,
         will_topic: str | None = None,
+        client_id: str | None = None,
+        port: int | None = None,
     ) -> None:
-        self.client_id = f"test-{uuid.uuid4().hex[:8]}"
+        self.client_id = client_id or f"test-{uuid.uuid4().hex[:8]}"
         self.messages: list[tuple[str, bytes]] = []
         self.pubacks: dict[int, ReasonCode] = {}
         self.disconnected = threading.Event()
@@ -79,7 +82,7 @@ class Session:
         self._client.on_message = lambda _c, _u, m: self.messages.append(
             (m.topic, bytes(m.payload))
         )
-        self._client.connect("127.0.0.1", broker.port, keepalive=30)
+        self._client.connect("127.0.0.1", port or broker.port, keepalive=30)
         self._client.loop_start()
 
     @property
@@ -158,9 +161,16 @@ def sessions(broker: Mosquitto) -> Iterator[list[Session]]:
 @pytest.fixture
 def connect(broker: Mosquitto, sessions: list[Session]):
     def open_session(
-        username: str | None, password: str | None, will_topic: str | None = None
+        username: str | None,
+        password: str | None,
+        will_topic: str | None = None,
+        *,
+        client_id: str | None = None,
+        port: int | None = None,
     ) -> Session:
-        session = Session(broker, username, password, will_topic=will_topic)
+        session = Session(
+            broker, username, password, will_topic=will_topic, client_id=client_id, port=port
+        )
         sessions.append(session)
         return session
 
@@ -168,11 +178,11 @@ def connect(broker: Mosquitto, sessions: list[Session]):
 
 
 @pytest.fixture
-def platform(state_dir: Path, connect) -> Session:
+def platform(state_dir: Path, connect, broker: Mosquitto) -> Session:
     """The platform's service account on a shared subscription, as scaled-out ingest uses."""
     credentials = service_credentials(state_dir)
     assert credentials is not None
-    session: Session = connect(*credentials)
+    session: Session = connect(*credentials, port=broker.platform_port)
     session.subscribe("$share/facmon/facmon/#")
     return session
 
@@ -230,15 +240,52 @@ def test_a_will_on_another_devices_topic_is_not_delivered(
     issued, connect, platform, broker: Mosquitto
 ) -> None:
     forger: Session = connect(*_login(issued[DEVICE_A]), device_topics(DEVICE_B)[2])
-    honest: Session = connect(*_login(issued[DEVICE_A]), device_topics(DEVICE_A)[2])
-    assert forger.accepted and honest.accepted
+    assert forger.accepted
     forger.drop()
-    closed = f"Client {forger.client_id} closed its connection"
+    # On the devices' listener the client id is the username.
+    closed = f"Client {issued[DEVICE_A].username} closed its connection"
     wait_for(lambda: closed in broker.log_since_start(), WAIT_S, "the broker to see the drop")
+    honest: Session = connect(*_login(issued[DEVICE_A]), device_topics(DEVICE_A)[2])
+    assert honest.accepted
     honest.drop()
     expected = (device_topics(DEVICE_A)[2], b"offline")
     wait_for(lambda: expected in platform.messages, WAIT_S, "the honest will")
     assert platform.messages == [expected]
+
+
+def test_a_device_with_another_devices_client_id_does_not_knock_it_off(
+    issued, connect, broker: Mosquitto
+) -> None:
+    victim: Session = connect(*_login(issued[DEVICE_B]), client_id="pump-p2")
+    assert victim.accepted
+    for stolen in ["pump-p2", issued[DEVICE_B].username]:  # the id it chose, the id it has
+        intruder: Session = connect(*_login(issued[DEVICE_A]), client_id=stolen)
+        assert intruder.accepted
+        # One round trip after the intruder's CONNACK: a knocked-off victim has seen its
+        # connection closed by then (the broker closes it before answering the intruder).
+        assert not victim.publish(device_topics(DEVICE_B)[0], "{}").is_failure
+        intruder.close()
+    assert not victim.disconnected.is_set(), "device B was knocked off the broker"
+    assert "already connected, closing old connection" not in broker.log_since_start()
+
+
+def test_platform_services_share_the_account_under_client_ids_of_their_own(
+    issued, connect, state_dir: Path, broker: Mosquitto
+) -> None:
+    credentials = service_credentials(state_dir)
+    assert credentials is not None
+    services: list[Session] = [
+        connect(*credentials, client_id=client_id, port=broker.platform_port)
+        for client_id in ["facmon-ingest", "facmon-analytics"]
+    ]
+    for service in services:
+        service.subscribe("facmon/#")  # a round trip on each connection
+    assert not any(service.disconnected.is_set() for service in services)
+    log = broker.log_since_start()
+    assert "as facmon-ingest " in log and "as facmon-analytics " in log
+    # Devices cannot log in where client ids are free to choose.
+    device: Session = connect(*_login(issued[DEVICE_A]), port=broker.platform_port)
+    assert device.connack.value == NOT_AUTHORIZED
 
 
 @pytest.mark.parametrize(
@@ -319,6 +366,22 @@ def test_without_provisioned_devices_the_broker_stays_anonymous(tmp_path: Path) 
         finally:
             session.close()
     assert "allow_anonymous true" in broker.config_path.read_text()
+    assert broker.platform_url == broker.url  # one listener for all
+
+
+def test_refreshing_writes_the_platform_password_file_that_older_files_lack(
+    tmp_path: Path, state_dir: Path
+) -> None:
+    refresh_accounts(state_dir)  # nothing provisioned: nothing written, the broker stays open
+    assert not auth_dir(state_dir).exists()
+    provision(state_dir, [DEVICE_A])
+    platform_passwd = auth_dir(state_dir) / "platform-passwd"
+    platform_passwd.unlink()  # as an older facmon left the files
+    refresh_accounts(state_dir)
+    assert platform_passwd.stat().st_mode & 0o777 == 0o600
+    assert [line.split(":")[0] for line in platform_passwd.read_text().splitlines()] == [
+        "facmon-platform"
+    ]
 
 
 def _facmon(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -349,7 +412,7 @@ def test_cli_provisions_lists_reloads_and_revokes(tmp_path: Path) -> None:
         # platform's stored account (which facmon created) receives what they publish.
         credentials = service_credentials(state_dir)
         assert credentials is not None
-        platform = Session(broker, *credentials)
+        platform = Session(broker, *credentials, port=broker.platform_port)
         devices_sessions = [Session(broker, e["username"], e["password"]) for e in (first, gate)]
         try:
             platform.subscribe("facmon/#")
