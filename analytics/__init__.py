@@ -31,7 +31,7 @@ from analytics.detectors import (
 from analytics.engine import Engine, EngineSettings
 from analytics.history import HistorySource, forecasts_for, healthy_history
 from analytics.service import AnalyticsService, Clock, ForecastSink, MessageSource, Schedule
-from analytics.sinks import FanOut, JsonLinesSink, notice_fields
+from analytics.sinks import FanOut, JsonLinesSink, PersistentSink, notice_fields
 from analytics.snapshot import EngineSnapshot, dump_snapshot, load_snapshot, save_snapshot
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "NoveltyAlarmParameters",
     "NoveltyDetector",
     "Observation",
+    "PersistentSink",
     "RobustBaseline",
     "Schedule",
     "Severity",

@@ -1,5 +1,5 @@
 """Where the analytics service's results go: alert changes to a JSON Lines journal (and the
-log), to several sinks at once."""
+log), to several sinks at once, and to a sink that may fail for a while (a locked database)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import logging
 import threading
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,39 @@ class FanOut:
         """Hand the notice to every sink."""
         for sink in self.sinks:
             sink.handle(notice)
+
+
+@dataclass
+class PersistentSink:
+    """A sink that is tried until it takes the notice: the tracker has already moved on, so a
+    notice given up would be an alert lost for good (a fire alarm never becoming work).
+
+    Each failure (a write-locked database, a version conflict) is logged with the notice and
+    counted in `failures`; the wait between tries doubles up to `max_wait_s`. Meanwhile the
+    caller (the MQTT thread) waits too, so later messages stay with the broker, unacknowledged,
+    rather than overtaking this one.
+    """
+
+    sink: AlertSink
+    first_wait_s: float = 0.1
+    max_wait_s: float = 5.0
+    sleep: Callable[[float], None] = time.sleep
+    failures: int = field(default=0, init=False)
+
+    def handle(self, notice: AlertNotice) -> None:
+        """Hand the notice on, trying again until the sink takes it."""
+        wait = self.first_wait_s
+        while True:
+            try:
+                self.sink.handle(notice)
+                return
+            except Exception as error:  # whatever the sink raised, the notice must not be lost
+                self.failures += 1
+                reason = f"{type(error).__name__}: {error}"
+                log.warning(f"alert {notice.change} not handed on ({reason}), again in {wait:.1f}s",
+                            extra=notice_fields(notice))  # fmt: skip
+            self.sleep(wait)
+            wait = min(wait * 2, self.max_wait_s)
 
 
 def notice_fields(notice: AlertNotice) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from analytics import (
     EngineSettings,
     FanOut,
     JsonLinesSink,
+    PersistentSink,
     Schedule,
 )
 from facility import Settings
@@ -65,7 +66,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     influx = InfluxClient(settings.influx_url, settings.influx_db, settings.influx_token)
     engine = EngineSettings(warmup=args.warmup, warmup_s=args.warmup_hours * 3600)
     service = AnalyticsService(
-        FanOut(journal, Desk(store, store.sla_policies)),
+        FanOut(journal, PersistentSink(Desk(store, store.sla_policies))),
         InfluxHistory(influx),
         forecasts=store.replace_forecasts,
         engine=engine,

@@ -6,6 +6,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ import pytest
 from localservers import Influxd, Mosquitto
 from maintenance.domain import Priority
 from maintenance.sql import SqlStore
+from maintenance.sql.engine import BUSY_TIMEOUT_MS
 from maintenance.store import WorkOrderQuery
 from tests.integration.harness import Device, wait_for
 
@@ -114,3 +116,43 @@ def test_a_fire_alarm_becomes_a_critical_alert_and_worn_bearings_a_warning(
         store.close()
     assert orders["fire_alarm"].priority is Priority.P1
     assert orders["vibration_running:high"].device == "p-1"
+
+
+def alerted_devices(process: AnalyticsProcess, signature: str) -> set[str]:
+    """Devices with an alert of `signature` in the work-order database."""
+    store = SqlStore(process.database_url)
+    try:
+        return {a.device for a in store.list_alerts() if a.signature == signature}
+    finally:
+        store.close()
+
+
+def test_a_fire_alarm_while_the_database_is_write_locked_still_becomes_work(
+    analytics: AnalyticsProcess, device: Device, site: str
+) -> None:
+    """Issue 13, point 2: the desk's write failing with "database is locked" once killed the
+    MQTT thread and lost the alarm. Now the alarm waits for the lock and no later one is lost."""
+
+    def alarm(panel: str) -> None:
+        body = {"ts": int(time.time() * 1000), "type": "fire_alarm", "zone": panel}
+        device.publish(f"facmon/{site}/fire_panel/{panel}/event", json.dumps(body))
+
+    deadline = time.monotonic() + 30
+    while not raised(analytics, "fire_alarm") and time.monotonic() < deadline:
+        alarm("fp-1")  # until the service has subscribed
+        time.sleep(0.5)
+    wait_for(lambda: alerted_devices(analytics, "fire_alarm") == {"fp-1"}, 20, "the first alarm")
+    lock = sqlite3.connect(analytics.database_url.removeprefix("sqlite:///"), timeout=5)
+    lock.execute("BEGIN IMMEDIATE")  # held for longer than the store's busy timeout
+    try:
+        alarm("fp-2")
+        wait_for(lambda: len(raised(analytics, "fire_alarm")) == 2, 20, "the alarm journalled")
+        time.sleep(BUSY_TIMEOUT_MS / 1000 + 3)
+        assert alerted_devices(analytics, "fire_alarm") == {"fp-1"}  # still locked out
+    finally:
+        lock.rollback()
+        lock.close()
+    alarm("fp-3")
+    wanted = {"fp-1", "fp-2", "fp-3"}
+    wait_for(lambda: alerted_devices(analytics, "fire_alarm") == wanted, 30, "every alarm stored")
+    assert analytics.stop() == 0

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from analytics import FanOut, JsonLinesSink
+from analytics import FanOut, JsonLinesSink, PersistentSink
 from facility import AlertNotice
 
 AT = datetime.fromtimestamp(1_720_000_000_123 / 1000, UTC)
@@ -51,3 +51,34 @@ def test_fan_out_hands_every_notice_to_each_sink_in_order() -> None:
     first, second = Kept(), Kept()
     FanOut(first, second).handle(NOTICE)
     assert first.seen == second.seen == [NOTICE]
+
+
+class LockedFor(Kept):
+    """A sink whose database is write-locked for its first `failures` tries."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.left = failures
+
+    def handle(self, notice: AlertNotice) -> None:
+        if self.left:
+            self.left -= 1
+            raise RuntimeError("database is locked")
+        super().handle(notice)
+
+
+def test_a_notice_is_tried_again_until_the_sink_takes_it_waiting_longer_each_time() -> None:
+    waits: list[float] = []
+    locked = LockedFor(failures=7)
+    sink = PersistentSink(locked, first_wait_s=0.5, max_wait_s=4.0, sleep=waits.append)
+    sink.handle(NOTICE)
+    assert locked.seen == [NOTICE]  # delivered once, not lost and not twice
+    assert sink.failures == 7
+    assert waits == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0, 4.0]
+
+
+def test_a_sink_that_takes_the_notice_at_once_is_not_kept_waiting() -> None:
+    waits: list[float] = []
+    kept = Kept()
+    PersistentSink(kept, sleep=waits.append).handle(NOTICE)
+    assert kept.seen == [NOTICE] and waits == []
