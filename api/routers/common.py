@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from api.auth import ApiError
+from api.moments import MAX_SPAN
 from api.sources import SourceUnavailable
 from facility import DeviceRef, device_ref
 
@@ -35,11 +36,15 @@ def read(call: Callable[[], T]) -> T:
 
 
 def period_ms(start: datetime | None, end: datetime | None, default: timedelta) -> tuple[int, int]:
-    """[from, to) in epoch milliseconds: to defaults to now, from to `default` before it."""
+    """[from, to) in epoch milliseconds: to defaults to now, from to `default` before it.
+    Both ends are `Moment`s (inside the calendar the stores hold), so `default` before the
+    earliest one still is a datetime; a longer span than MAX_SPAN is a 422."""
     end = aware(end) if end else datetime.now(UTC)
     start = aware(start) if start else end - default
     if start >= end:
         raise ApiError(422, "invalid_request", "'from' must be before 'to'")
+    if end - start > MAX_SPAN:
+        raise ApiError(422, "invalid_request", f"a period may span at most {MAX_SPAN.days} days")
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
