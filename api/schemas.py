@@ -18,6 +18,7 @@ __all__ = [
     "CommentBody",
     "CommentOut",
     "DismissBody",
+    "ErrorOut",
     "HistoryOut",
     "Number",
     "RecordId",
@@ -39,6 +40,17 @@ Version = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 # A JSON number as computed: an int stays an int (a float field would answer 5.0 for 5).
 Number = int | float
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="what went wrong, for programs: invalid_request, not_found...")
+    message: str = Field(description="what went wrong and what to do, for people")
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: {"error": {"code", "message"}}."""
+
+    error: ErrorDetail
 
 
 class WorkOrderCreate(BaseModel):

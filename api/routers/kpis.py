@@ -12,7 +12,7 @@ from api.auth import ApiError, KpiReader
 from api.kpi_cache import KpiCache
 from api.moments import Moment
 from api.planning_schemas import KpiReportOut, KpiTrendPoint
-from api.routers.common import API_PREFIX
+from api.routers.common import API_PREFIX, errors
 from maintenance import DEFAULT_KPI_PERIOD, trend_point
 
 __all__ = ["kpis_router"]
@@ -20,7 +20,7 @@ __all__ = ["kpis_router"]
 
 def kpis_router(cache: KpiCache) -> APIRouter:
     """The KPI routes over a cache of reports per period."""
-    router = APIRouter(prefix=API_PREFIX, tags=["KPIs"])
+    router = APIRouter(prefix=API_PREFIX, tags=["KPIs"], responses=errors())
 
     @router.get("/kpis", response_model=KpiReportOut)
     def kpis(

@@ -13,7 +13,7 @@ from prometheus_client.registry import Collector
 
 from api.auth import Anyone
 from api.lockout import KeyGuard
-from api.routers.common import API_PREFIX
+from api.routers.common import API_PREFIX, errors
 from api.routers.forecasts import forecast_age_s
 from api.sources import Platform, SourceUnavailable
 from maintenance import ACTIVE_STATUSES, AlertState, Store
@@ -23,7 +23,7 @@ __all__ = ["KeyGuardCollector", "PlatformCollector", "metrics_router"]
 
 def metrics_router(store: Store, platform: Platform, guard: KeyGuard) -> APIRouter:
     """The metrics route, with a registry of its own (none shared between apps)."""
-    router = APIRouter(prefix=API_PREFIX, tags=["operations"])
+    router = APIRouter(prefix=API_PREFIX, tags=["operations"], responses=errors())
     registry = CollectorRegistry()
     registry.register(PlatformCollector(store, platform))
     registry.register(KeyGuardCollector(guard))

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from api.auth import Anyone, ApiError
 from api.moments import Moment
 from api.platform_schemas import EventOut, SeriesOut
-from api.routers.common import API_PREFIX, checked_ref, iso, period_ms, read
+from api.routers.common import API_PREFIX, Filter, checked_ref, errors, iso, period_ms, read
 from api.sources import Aggregate, EventQuery, SeriesQuery, Telemetry
 from facility import CATALOGUE, EquipmentKind
 
@@ -19,14 +19,11 @@ __all__ = ["events_router", "telemetry_router"]
 
 MAX_POINTS = 400  # a chart is a few hundred pixels wide: more points only cost bytes
 MAX_WINDOWS = 100_000  # an explicit window_s may ask for more, but not for millions
-# A filter is compared with tag values, which never hold control characters: one that does
-# is the client's mistake (422), not a question for InfluxDB (which refuses it: a 503).
-Filter = Annotated[str | None, Query(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
 def telemetry_router(telemetry: Telemetry) -> APIRouter:
     """/telemetry: one metric of one device, aggregated per window."""
-    router = APIRouter(prefix=API_PREFIX, tags=["telemetry"])
+    router = APIRouter(prefix=API_PREFIX, tags=["telemetry"], responses=errors(503))
 
     @router.get("/telemetry", response_model=SeriesOut)
     def series(
@@ -60,7 +57,7 @@ def telemetry_router(telemetry: Telemetry) -> APIRouter:
 
 def events_router(telemetry: Telemetry) -> APIRouter:
     """/events: fire alarms, entrapments, forced doors..., newest first."""
-    router = APIRouter(prefix=API_PREFIX, tags=["telemetry"])
+    router = APIRouter(prefix=API_PREFIX, tags=["telemetry"], responses=errors(503))
 
     @router.get("/events", response_model=list[EventOut])
     def events(

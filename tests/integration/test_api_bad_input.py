@@ -89,6 +89,12 @@ def test_control_characters_in_event_filters_are_a_422(
     assert found.status_code == 422, found.text
 
 
+@pytest.mark.parametrize("text", ["s1\x00", "\x00{B\x92-\x17]Qq"])
+def test_control_characters_in_the_device_filter_are_a_422(client: TestClient, text: str) -> None:
+    found = client.get("/api/v1/devices", params={"site": text, "kind": "pump"})
+    assert found.status_code == 422, found.text
+
+
 def test_control_characters_in_a_telemetry_metric_are_a_422(client: TestClient) -> None:
     params = {"site": "s1", "kind": "pump", "device": "p1", "metric": "flow\x00"}
     assert client.get("/api/v1/telemetry", params=params).status_code == 422
