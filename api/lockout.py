@@ -8,6 +8,7 @@ hammering the API with bad keys is slowed down, refused with 429 and Retry-After
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from threading import Lock
 
 __all__ = ["Attempts", "KeyGuard", "LockoutPolicy", "after_failure", "seconds_locked"]
 
+_log = logging.getLogger(__name__)
 MAX_ADDRESSES = 10_000  # beyond this many remembered addresses, stale ones are forgotten
 
 
@@ -106,7 +108,12 @@ class KeyGuard:
             before = self._by_address.get(address, Attempts())
             found = self._by_address[address] = after_failure(self.policy, before, now)
             self.failures += 1
-            self.lockouts += found.locked_until != before.locked_until
+            started = found.locked_until != before.locked_until
+            self.lockouts += started
+        if started:
+            _log.warning("address %s locked out for %.0f s: %d unknown API keys within %.0f s",
+                         address, self.policy.lockout_s, self.policy.failures,
+                         self.policy.window_s)  # fmt: skip
 
     def remembered(self) -> set[str]:
         """The addresses with a record kept (a lockout or failures inside the window, or not

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from api.lockout import Attempts, KeyGuard, LockoutPolicy, after_failure, seconds_locked
 
 RULE = LockoutPolicy(failures=3, window_s=60, lockout_s=300)
@@ -40,7 +42,7 @@ def test_a_lockout_that_ended_starts_a_fresh_count() -> None:
     assert seconds_locked(after_failure(RULE, ended, 400.0), 400.0) == 0
 
 
-def test_the_guard_locks_one_address_and_counts() -> None:
+def test_the_guard_locks_one_address_and_counts(caplog: pytest.LogCaptureFixture) -> None:
     clock = Clock()
     guard = KeyGuard(RULE, clock)
     for _ in range(3):
@@ -53,6 +55,9 @@ def test_the_guard_locks_one_address_and_counts() -> None:
     clock.now += 1
     assert guard.retry_after("10.0.0.1") == 0
     assert (guard.failures, guard.lockouts, guard.refused) == (3, 1, 2)
+    assert [r.getMessage() for r in caplog.records] == [
+        "address 10.0.0.1 locked out for 300 s: 3 unknown API keys within 60 s"
+    ]
 
 
 def test_the_guard_forgets_stale_addresses_when_it_remembers_too_many() -> None:
