@@ -12,6 +12,10 @@ from api.kpi_cache import (
     Period,
     kpis_for_period,
 )
+from api.lockout import (
+    KeyGuard,
+    LockoutPolicy,
+)
 from api.platform import (
     platform_for,
 )
@@ -34,7 +38,9 @@ __all__ = [
     "DeviceKey",
     "DeviceSnapshot",
     "EventQuery",
+    "KeyGuard",
     "KpiCache",
+    "LockoutPolicy",
     "Period",
     "Platform",
     "SeriesQuery",

@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.auth import ApiError
 from api.kpi_cache import KpiCache, kpis_for_period
+from api.lockout import KeyGuard
 from api.routers import (
     alerts_router,
     catalogue_router,
@@ -55,19 +56,25 @@ __all__ = ["create_app"]
 
 
 def create_app(
-    store: Store, desk: Desk, kpis: KpiCache | None = None, platform: Platform | None = None
+    store: Store,
+    desk: Desk,
+    kpis: KpiCache | None = None,
+    platform: Platform | None = None,
+    guard: KeyGuard | None = None,
 ) -> FastAPI:
     """The application over a store and a desk (both passed in, so tests choose them); KPIs
     from `kpis` when given (`facmon api` computes them in a process of its own), else computed
     from `store` in a thread. With a `platform` (telemetry, ingest records, forecasts) it also
-    serves devices, telemetry, health, metrics, the live stream and the dashboard."""
+    serves devices, telemetry, health, metrics, the live stream and the dashboard. `guard`
+    locks out addresses that keep sending unknown keys (default: LockoutPolicy's defaults)."""
     app = FastAPI(title="facmon", version="0.1.0", description=__doc__)
     app.state.store = store  # read by the role check (api/auth.py)
+    app.state.key_guard = guard = guard or KeyGuard()  # read by the role check too
     _errors(app)
     for router in _maintenance_routers(store, desk, kpis):
         app.include_router(router)
     if platform is not None:
-        for router in _platform_routers(store, platform):
+        for router in _platform_routers(store, platform, guard):
             app.include_router(router)
         _dashboard(app)
     return app
@@ -79,13 +86,13 @@ def _maintenance_routers(store: Store, desk: Desk, kpis: KpiCache | None) -> lis
             pm_plans_router(store), kpis_router(cache)]  # fmt: skip
 
 
-def _platform_routers(store: Store, platform: Platform) -> list[APIRouter]:
+def _platform_routers(store: Store, platform: Platform, guard: KeyGuard) -> list[APIRouter]:
     feed = ChangeFeed(store, platform.telemetry)
     return [me_router(), catalogue_router(), contract_router(platform.contract_path),
             devices_router(store, platform), telemetry_router(platform.telemetry),
             events_router(platform.telemetry), forecasts_router(store),
             dead_letters_router(platform.ingest), health_router(store, platform),
-            metrics_router(store, platform), stream_router(feed)]  # fmt: skip
+            metrics_router(store, platform, guard), stream_router(feed)]  # fmt: skip
 
 
 def _dashboard(app: FastAPI) -> None:
@@ -119,7 +126,7 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        return _reply(error.status, error.code, error.message)
+        return _reply(error.status, error.code, error.message, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -127,8 +134,11 @@ def _errors(app: FastAPI) -> None:
         return _reply(422, "invalid_request", where)
 
 
-def _reply(status_code: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status_code)
+def _reply(
+    status_code: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message}}
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 async def _domain_error(_: Request, error: Exception) -> JSONResponse:

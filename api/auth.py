@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.lockout import KeyGuard
 from maintenance import ApiKey, Role, Store
 
 __all__ = [
@@ -42,11 +43,14 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 class ApiError(Exception):
     """An error the API reports as JSON with an HTTP status and a message a person can act on."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
 
 
 def hash_key(secret: str) -> str:
@@ -71,7 +75,8 @@ class Caller:
 
 def require(*roles: Role) -> Callable[..., Caller]:
     """A FastAPI dependency admitting the given roles (and admin): 401 without a valid key,
-    403 with a valid key of another role."""
+    403 with a valid key of another role, 429 from an address locked out for sending unknown
+    keys (api/lockout.py; the app's `key_guard`)."""
     admitted = {*roles, Role.ADMIN}
 
     def check(
@@ -80,10 +85,7 @@ def require(*roles: Role) -> Callable[..., Caller]:
     ) -> Caller:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise ApiError(401, "unauthenticated", "send an API key: Authorization: Bearer <key>")
-        store: Store = request.app.state.store
-        key = store.find_key(hash_key(credentials.credentials))
-        if key is None or key.revoked_at is not None:
-            raise ApiError(401, "unauthenticated", "this API key is unknown or revoked")
+        key = _known_key(request, credentials.credentials)
         if key.role not in admitted:
             allowed = ", ".join(sorted(r.value for r in admitted))
             raise ApiError(
@@ -93,6 +95,23 @@ def require(*roles: Role) -> Callable[..., Caller]:
 
     check.admitted = admitted  # type: ignore[attr-defined]  # read by the route-roles test
     return check
+
+
+def _known_key(request: Request, secret: str) -> ApiKey:
+    """The key `secret` names; an unknown or revoked one is a 401, counted against the
+    caller's address, and a locked-out address is a 429 whatever key it sends."""
+    guard: KeyGuard = request.app.state.key_guard
+    address = request.client.host if request.client else "unknown"
+    wait_s = guard.retry_after(address)
+    if wait_s:
+        raise ApiError(429, "locked_out", f"too many unknown API keys from {address}; "
+                       f"try again in {wait_s} s", {"Retry-After": str(wait_s)})  # fmt: skip
+    store: Store = request.app.state.store
+    key = store.find_key(hash_key(secret))
+    if key is None or key.revoked_at is not None:
+        guard.failed(address)
+        raise ApiError(401, "unauthenticated", "this API key is unknown or revoked")
+    return key
 
 
 # Callers admitted by role, for route signatures (admin is admitted everywhere).

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.moments import Moment
 from api.schemas import Number
 from maintenance import EveryDays, EveryUsage, PmPlan, Priority, SlaPolicy
 
@@ -84,7 +85,7 @@ class PlanBody(BaseModel):
     device: str | None = None
     priority: Priority = Priority.P3
     every_days: int | None = Field(default=None, gt=0, le=36_500)
-    first_due: datetime | None = None  # with every_days: the first visit (default: now)
+    first_due: Moment | None = None  # with every_days: the first visit (default: now)
     meter: str | None = None
     every_units: float | None = Field(default=None, gt=0, le=1e12)
     forecast_metric: str | None = None

@@ -18,6 +18,7 @@ __all__ = [
     "CommentBody",
     "CommentOut",
     "DismissBody",
+    "ErrorOut",
     "HistoryOut",
     "Number",
     "RecordId",
@@ -33,9 +34,23 @@ __all__ = [
 # Database ids are 64-bit: a larger number in a path is a 422, not a crash deep in the driver.
 MAX_RECORD_ID = 2**63 - 1  # the largest id SQLite and PostgreSQL's BIGINT hold
 RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID)]
+# A record's version as the database holds it (a signed 64-bit integer): a larger one is a
+# 422, never a driver's overflow.
+Version = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 # A JSON number as computed: an int stays an int (a float field would answer 5.0 for 5).
 Number = int | float
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="what went wrong, for programs: invalid_request, not_found...")
+    message: str = Field(description="what went wrong and what to do, for people")
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: {"error": {"code", "message"}}."""
+
+    error: ErrorDetail
 
 
 class WorkOrderCreate(BaseModel):
@@ -89,13 +104,15 @@ class WorkOrderDetail(WorkOrderOut):
 
 
 class ActionBody(BaseModel):
-    version: int | None = Field(default=None, description="the version you saw; 409 if it changed")
+    version: Version | None = Field(
+        default=None, description="the version you saw; 409 if it changed"
+    )
     note: str = Field(default="", max_length=2000)
 
 
 class AssignBody(BaseModel):
     assignee: str = Field(min_length=1, max_length=100)
-    version: int | None = None
+    version: Version | None = None
 
 
 class CommentBody(BaseModel):

@@ -22,6 +22,10 @@ class Settings:
     database_url: str = "sqlite:///./var/facmon.db"
     state_dir: Path = Path("./var")
     notify_url: str | None = None  # a webhook for SLA notifications (notifications/)
+    # the API locks out an address after this many unknown keys within the window
+    api_lockout_failures: int = 10
+    api_lockout_window_s: int = 60
+    api_lockout_s: int = 300  # how long a lockout lasts
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -38,6 +42,8 @@ class Settings:
         }
         if "state_dir" in found:
             found["state_dir"] = Path(found["state_dir"])
+        for field in [f for f in found if cls.__dataclass_fields__[f].type == "int"]:
+            found[field] = _positive(field, found[field])
         return cls(**found)
 
     def as_env(self) -> dict[str, str]:
@@ -48,3 +54,10 @@ class Settings:
         """
         values = {field: getattr(self, field) for field in self.__dataclass_fields__}
         return {f"FACMON_{k.upper()}": str(v) for k, v in values.items() if v is not None}
+
+
+def _positive(field: str, text: str) -> int:
+    """A whole-number setting; anything else stops the start with the variable's name."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"FACMON_{field.upper()} must be a whole number of 1 or more: {text!r}")
+    return int(text)

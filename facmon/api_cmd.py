@@ -14,7 +14,7 @@ from functools import partial
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from api import create_app, create_key, kpi_worker, platform_for, serve
+from api import KeyGuard, LockoutPolicy, create_app, create_key, kpi_worker, platform_for, serve
 from facility import Settings
 from facmon.wiring import notify_by_webhook, open_store
 from maintenance import (
@@ -78,7 +78,14 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
     try:
         with kpi_worker(partial(SqlStore, settings.database_url)) as kpis:
             platform = platform_for(settings, influx)
-            serve(create_app(store, desk, kpis, platform), args.host, args.port)
+            guard = KeyGuard(
+                LockoutPolicy(
+                    settings.api_lockout_failures,
+                    settings.api_lockout_window_s,
+                    settings.api_lockout_s,
+                )
+            )
+            serve(create_app(store, desk, kpis, platform, guard), args.host, args.port)
     finally:
         influx.close()
         scheduler.shutdown(wait=False)

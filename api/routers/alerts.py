@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.auth import AlertReader, Worker
-from api.routers.common import API_PREFIX
+from api.routers.common import API_PREFIX, errors
 from api.schemas import MAX_RECORD_ID, AlertOut, DismissBody, RecordId, alert_out
 from maintenance import AlertQuery, AlertState, Store, acknowledge_alert, dismiss_alert
 
@@ -17,7 +17,7 @@ __all__ = ["alerts_router"]
 
 def alerts_router(store: Store) -> APIRouter:
     """The alert routes over the store."""
-    router = APIRouter(prefix=API_PREFIX, tags=["alerts"])
+    router = APIRouter(prefix=API_PREFIX, tags=["alerts"], responses=errors(404, 409))
 
     @router.get("/alerts", response_model=list[AlertOut])
     def list_alerts(

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.auth import Anyone
 from api.platform_schemas import MetricSpecOut
-from api.routers.common import API_PREFIX
+from api.routers.common import API_PREFIX, errors
 from facility import CATALOGUE, MetricSpec
 
 __all__ = ["catalogue_router"]
@@ -14,7 +14,7 @@ __all__ = ["catalogue_router"]
 
 def catalogue_router() -> APIRouter:
     """/catalogue: every kind's metrics."""
-    router = APIRouter(prefix=API_PREFIX, tags=["catalogue"])
+    router = APIRouter(prefix=API_PREFIX, tags=["catalogue"], responses=errors())
 
     @router.get("/catalogue", response_model=dict[str, list[MetricSpecOut]])
     def catalogue(_: Anyone) -> dict[str, list[MetricSpecOut]]:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from api.auth import Anyone, ApiError
-from api.routers.common import API_PREFIX
+from api.routers.common import API_PREFIX, errors
 
 __all__ = ["contract_router"]
 
 
 def contract_router(contract_path: Path) -> APIRouter:
     """/mqtt-contract: the Markdown file at `contract_path`."""
-    router = APIRouter(prefix=API_PREFIX, tags=["catalogue"])
+    router = APIRouter(prefix=API_PREFIX, tags=["catalogue"], responses=errors(404))
 
-    @router.get("/mqtt-contract", response_class=PlainTextResponse)
+    markdown: dict[int | str, dict[str, Any]] = {
+        200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}
+    }
+
+    @router.get("/mqtt-contract", response_class=PlainTextResponse, responses=markdown)
     def contract(_: Anyone) -> PlainTextResponse:
         """The MQTT contract for integrators (Markdown). Roles: all."""
         try:

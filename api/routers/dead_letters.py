@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.auth import RejectReader
 from api.platform_schemas import DeadLetterOut, DeadLettersOut
-from api.routers.common import API_PREFIX, iso
+from api.routers.common import API_PREFIX, errors, iso
 from api.sources import IngestRecords
 
 __all__ = ["dead_letters_router"]
@@ -16,7 +16,7 @@ __all__ = ["dead_letters_router"]
 
 def dead_letters_router(ingest: IngestRecords) -> APIRouter:
     """The dead-letter route over ingest's records."""
-    router = APIRouter(prefix=API_PREFIX, tags=["dead letters"])
+    router = APIRouter(prefix=API_PREFIX, tags=["dead letters"], responses=errors())
 
     @router.get("/dead-letters", response_model=DeadLettersOut)
     def dead_letters(

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from api.auth import Anyone, ApiError, Integrator
 from api.platform_schemas import CredentialsOut, DeviceDetailOut, DeviceOut, MetricOut, TopicsOut
-from api.routers.common import API_PREFIX, checked_ref, iso, read
+from api.routers.common import API_PREFIX, Filter, checked_ref, errors, iso, read
 from api.routers.forecasts import forecasts_out
 from api.sources import DeviceKey, DeviceSnapshot, Platform
 from facility import CATALOGUE, EquipmentKind, device_topics, username_for
@@ -20,7 +20,7 @@ __all__ = ["devices_router"]
 
 def devices_router(store: Store, platform: Platform) -> APIRouter:
     """The device routes: telemetry from the platform, open alerts from the store."""
-    router = APIRouter(prefix=API_PREFIX, tags=["devices"])
+    router = APIRouter(prefix=API_PREFIX, tags=["devices"], responses=errors(404, 409, 503))
     _listing(router, store, platform)
     _detail(router, store, platform)
     _credentials(router, platform)
@@ -31,7 +31,7 @@ def _listing(router: APIRouter, store: Store, platform: Platform) -> None:
     @router.get("/devices", response_model=list[DeviceOut])
     def devices(
         _: Anyone,
-        site: str | None = None,
+        site: Filter = None,
         kind: EquipmentKind | None = None,
         online: bool | None = None,
     ) -> list[DeviceOut]:

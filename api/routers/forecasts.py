@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from api.auth import Reader
 from api.platform_schemas import ForecastOut, ForecastsOut
-from api.routers.common import API_PREFIX, iso
+from api.routers.common import API_PREFIX, errors, iso
 from facility import DeviceForecast
 from maintenance import ForecastStore
 
@@ -18,7 +18,7 @@ __all__ = ["forecast_age_s", "forecasts_out", "forecasts_router"]
 
 def forecasts_router(store: ForecastStore) -> APIRouter:
     """The forecasts route over the stored forecasts."""
-    router = APIRouter(prefix=API_PREFIX, tags=["forecasts"])
+    router = APIRouter(prefix=API_PREFIX, tags=["forecasts"], responses=errors())
 
     @router.get("/forecasts", response_model=ForecastsOut)
     def forecasts(_: Reader, site: str | None = None) -> ForecastsOut:

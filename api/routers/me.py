@@ -6,14 +6,14 @@ from fastapi import APIRouter
 
 from api.auth import Anyone
 from api.platform_schemas import CallerOut
-from api.routers.common import API_PREFIX
+from api.routers.common import API_PREFIX, errors
 
 __all__ = ["me_router"]
 
 
 def me_router() -> APIRouter:
     """/me: the caller's key."""
-    router = APIRouter(prefix=API_PREFIX, tags=["keys"])
+    router = APIRouter(prefix=API_PREFIX, tags=["keys"], responses=errors())
 
     @router.get("/me", response_model=CallerOut)
     def me(caller: Anyone) -> CallerOut:

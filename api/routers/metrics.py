@@ -8,28 +8,31 @@ from collections.abc import Iterator
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from api.auth import Anyone
-from api.routers.common import API_PREFIX
+from api.lockout import KeyGuard
+from api.routers.common import API_PREFIX, errors
 from api.routers.forecasts import forecast_age_s
 from api.sources import Platform, SourceUnavailable
 from maintenance import ACTIVE_STATUSES, AlertState, Store
 
-__all__ = ["PlatformCollector", "metrics_router"]
+__all__ = ["KeyGuardCollector", "PlatformCollector", "metrics_router"]
 
 
-def metrics_router(store: Store, platform: Platform) -> APIRouter:
+def metrics_router(store: Store, platform: Platform, guard: KeyGuard) -> APIRouter:
     """The metrics route, with a registry of its own (none shared between apps)."""
-    router = APIRouter(prefix=API_PREFIX, tags=["operations"])
+    router = APIRouter(prefix=API_PREFIX, tags=["operations"], responses=errors())
     registry = CollectorRegistry()
     registry.register(PlatformCollector(store, platform))
+    registry.register(KeyGuardCollector(guard))
 
     @router.get("/metrics", response_class=PlainTextResponse)
     def metrics(_: Anyone) -> Response:
         """Prometheus text format: active work orders, open alerts, dead letters, devices
-        online, forecast age. Roles: all (give Prometheus a viewer key)."""
+        online, forecast age, unknown API keys and lockouts. Roles: all (give Prometheus a
+        viewer key)."""
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
     return router
@@ -100,3 +103,21 @@ class PlatformCollector(Collector):
             return None
         help_text = "Seconds since analytics last wrote forecasts"
         return GaugeMetricFamily("facmon_forecasts_age_seconds", help_text, value=age)
+
+
+class KeyGuardCollector(Collector):
+    """The API key lockout's counts since the process started: a rising failure count is
+    someone trying keys, lockouts and refusals show the lockout at work."""
+
+    def __init__(self, guard: KeyGuard) -> None:
+        self.guard = guard
+
+    def collect(self) -> Iterator[Metric]:
+        counts = [("facmon_api_key_failures", "Requests with an unknown or revoked API key",
+                   self.guard.failures),
+                  ("facmon_api_lockouts", "Addresses locked out for unknown API keys",
+                   self.guard.lockouts),
+                  ("facmon_api_locked_out_requests", "Requests refused 429 during a lockout",
+                   self.guard.refused)]  # fmt: skip
+        for name, help_text, value in counts:
+            yield CounterMetricFamily(name, help_text, value=value)

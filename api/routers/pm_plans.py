@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 
 from api.auth import Manager, Reader
 from api.planning_schemas import PlanBody, PlanOut, plan_out
-from api.routers.common import API_PREFIX
+from api.routers.common import API_PREFIX, errors
 from api.schemas import RecordId
 from maintenance import PmPlan, Store, Trigger, pm_trigger
 
@@ -18,7 +18,7 @@ __all__ = ["pm_plans_router"]
 
 def pm_plans_router(store: Store) -> APIRouter:
     """The PM plan routes over the store. A plan shows only its own trigger's fields."""
-    router = APIRouter(prefix=API_PREFIX, tags=["PM plans"])
+    router = APIRouter(prefix=API_PREFIX, tags=["PM plans"], responses=errors(404, 409))
 
     @router.get("/pm-plans", response_model=list[PlanOut], response_model_exclude_unset=True)
     def list_plans(_: Reader, site: str | None = None) -> list[PlanOut]:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from api.auth import ApiError, Manager, Reader
 from api.planning_schemas import PolicyBody, PolicyOut, policy_out
-from api.routers.common import API_PREFIX
+from api.routers.common import API_PREFIX, errors
 from api.schemas import RecordId
 from maintenance import BusinessCalendar, SlaPolicy, Store
 
@@ -15,7 +15,7 @@ __all__ = ["sla_policies_router"]
 
 def sla_policies_router(store: Store) -> APIRouter:
     """The SLA policy routes over the store."""
-    router = APIRouter(prefix=API_PREFIX, tags=["SLA policies"])
+    router = APIRouter(prefix=API_PREFIX, tags=["SLA policies"], responses=errors(404, 409))
 
     @router.get("/sla-policies", response_model=list[PolicyOut])
     def list_policies(_: Reader) -> list[PolicyOut]:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from api.auth import Anyone
-from api.routers.common import API_PREFIX
+from api.routers.common import API_PREFIX, errors
 from api.stream import ChangeFeed, sse_frames
 
 __all__ = ["stream_router"]
@@ -14,7 +14,7 @@ __all__ = ["stream_router"]
 
 def stream_router(feed: ChangeFeed) -> APIRouter:
     """The stream route over one change feed, which all subscribers share."""
-    router = APIRouter(prefix=API_PREFIX, tags=["stream"])
+    router = APIRouter(prefix=API_PREFIX, tags=["stream"], responses=errors())
 
     @router.get("/stream", response_class=StreamingResponse)
     async def stream(request: Request, _: Anyone) -> StreamingResponse:

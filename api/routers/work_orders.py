@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from api.auth import Reader, Worker
-from api.routers.common import API_PREFIX
+from api.routers.common import API_PREFIX, errors
 from api.schemas import (
     ActionBody,
     AssignBody,
@@ -35,7 +35,7 @@ __all__ = ["work_orders_router"]
 
 def work_orders_router(desk: Desk, store: Store) -> APIRouter:
     """The work-order routes: changes go through the desk, reads to the store."""
-    router = APIRouter(prefix=API_PREFIX, tags=["work orders"])
+    router = APIRouter(prefix=API_PREFIX, tags=["work orders"], responses=errors(404, 409))
     _changes(router, desk)
     _reads(router, desk, store)
     return router

@@ -137,3 +137,29 @@ def test_health_says_what_is_down_and_the_stream_carries_changes(server) -> None
         assert httpx.post(f"{url}/api/v1/work-orders", json=order, headers=crew).is_success
         data = next(line for line in lines if line.startswith("data: "))
     assert json.loads(data.removeprefix("data: "))["title"] == "Gate 4 sticks"
+
+
+def test_repeated_unknown_keys_lock_the_address_out_with_429_and_retry_after(
+    env: dict[str, str],
+) -> None:
+    env = {**env, "FACMON_API_LOCKOUT_FAILURES": "3", "FACMON_API_LOCKOUT_S": "120"}
+    viewer = facmon(env, "keys", "create", "--role", "viewer", "--name", "prom").stdout.split()[-1]
+    good = {"Authorization": f"Bearer {viewer}"}
+    process, url = start_api(env)
+    try:
+        bad = [httpx.get(f"{url}/api/v1/work-orders", headers={"Authorization": f"Bearer fmk_{n}"})
+               for n in range(3)]  # fmt: skip
+        assert [r.status_code for r in bad] == [401, 401, 401]
+        locked = httpx.get(f"{url}/api/v1/work-orders", headers=good)  # even a valid key
+        assert locked.status_code == 429, locked.text
+        assert locked.json()["error"]["code"] == "locked_out"
+        assert 110 <= int(locked.headers["Retry-After"]) <= 120
+        # another address (Prometheus, say) is not locked out, and sees it counted
+        with httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2")) as other:
+            text = other.get(f"{url}/api/v1/metrics", headers=good).text
+        for line in ["facmon_api_key_failures_total 3.0", "facmon_api_lockouts_total 1.0",
+                     "facmon_api_locked_out_requests_total 1.0"]:  # fmt: skip
+            assert line in text.splitlines()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)

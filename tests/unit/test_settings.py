@@ -19,6 +19,9 @@ DOCUMENTED_DEFAULTS = {
     "database_url": "sqlite:///./var/facmon.db",
     "state_dir": Path("./var"),
     "notify_url": None,
+    "api_lockout_failures": 10,
+    "api_lockout_window_s": 60,
+    "api_lockout_s": 300,
 }
 
 OVERRIDES = {
@@ -31,7 +34,11 @@ OVERRIDES = {
     "database_url": "postgresql://u@db/facmon",
     "state_dir": "/srv/facmon/state",
     "notify_url": "https://hooks.example.org/facmon",
+    "api_lockout_failures": "3",
+    "api_lockout_window_s": "30",
+    "api_lockout_s": "600",
 }
+WHOLE_NUMBERS = {"api_lockout_failures", "api_lockout_window_s", "api_lockout_s"}
 
 
 def env_name(field: str) -> str:
@@ -48,7 +55,8 @@ def test_every_variable_overrides_its_field() -> None:
     assert set(OVERRIDES) == {f.name for f in fields(Settings)}
     settings = Settings.from_env({env_name(k): v for k, v in OVERRIDES.items()})
     for name, value in OVERRIDES.items():
-        expected = Path(value) if name == "state_dir" else value
+        expected: object = Path(value) if name == "state_dir" else value
+        expected = int(value) if name in WHOLE_NUMBERS else expected
         assert getattr(settings, name) == expected, name
 
 
@@ -70,6 +78,13 @@ def test_state_dir_is_a_path() -> None:
     assert isinstance(settings.state_dir, Path)
     assert settings.state_dir == Path("relative/state")
     assert isinstance(Settings.from_env({}).state_dir, Path)
+
+
+@pytest.mark.parametrize("field", sorted(WHOLE_NUMBERS))
+@pytest.mark.parametrize("text", ["0", "-1", "ten", "1.5"])
+def test_a_whole_number_setting_refuses_anything_else_by_name(field: str, text: str) -> None:
+    with pytest.raises(ValueError, match=env_name(field)):
+        Settings.from_env({env_name(field): text})
 
 
 def test_unrelated_and_misspelt_variables_are_ignored() -> None:
