@@ -4,9 +4,9 @@ events, forecasts, dead letters and health. Times are ISO 8601 text, as the sour
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.schemas import Number
 from api.sources import Aggregate
@@ -133,7 +133,10 @@ class SeriesOut(BaseModel):
     unit: str | None
     window_s: int
     agg: Aggregate
-    points: list[tuple[int, Number | None]]  # (window start ms, aggregate)
+    # Each point is [window start ms, aggregate or null]. Declared as a list rather than a
+    # tuple: pydantic writes a tuple as an array-valued `items`, which OpenAPI 3.0 readers
+    # (schemathesis among them) reject as an invalid schema.
+    points: list[Annotated[list[Number | None], Field(min_length=2, max_length=2)]]
 
 
 class EventOut(BaseModel):

@@ -48,9 +48,10 @@ def telemetry_router(telemetry: Telemetry) -> APIRouter:
             raise ApiError(422, "invalid_request", f"at most {MAX_WINDOWS} windows: widen window_s")
         query = SeriesQuery(site, kind.value, device, metric, start_ms, end_ms, window, agg)
         spec = CATALOGUE[kind].get(metric)
+        points = read(lambda: telemetry.series(query))
         return SeriesOut(site=site, kind=kind.value, device=device, metric=metric,
                          unit=spec.unit if spec else None, window_s=window, agg=agg,
-                         points=read(lambda: telemetry.series(query)))  # fmt: skip
+                         points=[[ms, value] for ms, value in points])  # fmt: skip
 
     return router
 
