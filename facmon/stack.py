@@ -73,7 +73,7 @@ def up(settings: Settings, args: argparse.Namespace) -> int:
     state = Path(settings.state_dir).resolve()
     try:
         settings = _with_platform_account(settings, state)
-        _check_api_port(args.port)
+        _check_api_port(args.port, args.metrics_port)
     except (ValueError, PortTaken) as error:
         print(f"facmon up: {error}", file=sys.stderr)
         return 2
@@ -103,8 +103,11 @@ def up(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
 
-def _check_api_port(port: int) -> None:
-    """PortTaken unless the API can listen on ``port`` (the URL people open: never moved)."""
+def _check_api_port(port: int, metrics_port: int | None) -> None:
+    """PortTaken unless the API can listen on ``port`` (the URL people open: never moved) and
+    ingest's metrics are not asked to listen there too."""
+    if metrics_port == port:
+        raise PortTaken(f"port {port} is taken by the API: choose another --metrics-port")
     if not port_is_free(port):
         raise PortTaken(
             f"port {port} for the API and dashboard is taken (another facmon up?): "

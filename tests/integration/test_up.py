@@ -33,6 +33,8 @@ def _subscribed(metrics_port: int) -> bool:
 
 def _start_up(env: dict[str, str], state: Path, api_port: int) -> subprocess.Popen[bytes]:
     metrics_port = free_port()
+    while metrics_port == api_port:  # after a restart the API's port is free too, and may be
+        metrics_port = free_port()  # handed out again: the metrics server would answer for it
     command = ["up", "--metrics-port", str(metrics_port), "--port", str(api_port)]
     process = subprocess.Popen(
         [sys.executable, "-m", "facmon.cli", *command],

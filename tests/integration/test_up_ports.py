@@ -145,3 +145,14 @@ def test_a_taken_port_asked_for_ends_up_with_a_message(
     error = up.err.read_text()
     assert "Traceback" not in error
     assert re.search(rf"facmon up: .*\b{port}\b.*taken.*{option}", error), error
+
+
+def test_the_metrics_port_may_not_be_the_apis(tmp_path: Path, instances: list[Up]) -> None:
+    """Both would start, and the metrics server would answer the dashboard's address."""
+    port = free_port()
+    up = Up(tmp_path, "same", "--port", str(port), "--metrics-port", str(port))
+    instances.append(up)
+    assert up.process.wait(timeout=120) == 2
+    error = up.err.read_text()
+    assert "Traceback" not in error
+    assert re.search(rf"facmon up: port {port} is taken by the API: .*--metrics-port", error), error
